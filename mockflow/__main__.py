@@ -1,0 +1,5 @@
+import sys
+
+from mockflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,187 @@
+"""Who is calling (HTTP Basic against the store's users) and what each operation requires.
+
+Checks follow Airflow's order: authentication (401) before authorisation (403), both after
+request validation. `auth="none"` lets everything through as the first admin-like user;
+`auth="deny"` answers 401 to every request that needs credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockflow.problems import PermissionDenied, Unauthenticated
+from mockflow.store.records import User
+from mockflow.store.state import State
+
+READ, CREATE, EDIT, DELETE = "can_read", "can_create", "can_edit", "can_delete"
+DAGS = "DAGs"
+DAG_PREFIX = "DAG:"
+Permission = tuple[str, str]  # (action, resource)
+
+PUBLIC_OPERATIONS = frozenset({"get_health", "get_version"})
+
+_DAG_RUN_READ = ((READ, DAGS), (READ, "DAG Runs"))
+_TI_READ = (*_DAG_RUN_READ, (READ, "Task Instances"))
+_TI_EDIT = ((EDIT, DAGS), (READ, "DAG Runs"), (EDIT, "Task Instances"))
+
+
+def _crud(resource: str, names: Mapping[str, str]) -> dict[str, tuple[Permission, ...]]:
+    return {operation: ((action, resource),) for operation, action in names.items()}
+
+
+# What each operation needs, as measured on Airflow 2.5.3 (behaviour reference, 0.3 and per operation).
+REQUIRED: dict[str, tuple[Permission, ...]] = {
+    "get_config": ((READ, "Configurations"),),
+    "get_plugins": ((READ, "Plugins"),),
+    "get_providers": ((READ, "Providers"),),
+    "get_import_errors": ((READ, "ImportError"),),
+    "get_import_error": ((READ, "ImportError"),),
+    "get_dag_warnings": ((READ, "DAG Warnings"),),
+    "get_event_logs": ((READ, "Audit Logs"),),
+    "get_event_log": ((READ, "Audit Logs"),),
+    "get_permissions": ((READ, "Permissions"),),
+    "get_datasets": ((READ, "Datasets"),),
+    "get_dataset": ((READ, "Datasets"),),
+    "get_dataset_events": ((READ, "Datasets"),),
+    "get_dag_source": ((READ, "DAG Code"),),
+    **_crud("Pools", {"get_pools": READ, "get_pool": READ, "post_pool": CREATE, "patch_pool": EDIT,
+                      "delete_pool": DELETE}),
+    **_crud("Variables", {"get_variables": READ, "get_variable": READ, "post_variables": CREATE,
+                          "patch_variable": EDIT, "delete_variable": DELETE}),
+    **_crud("Connections", {"get_connections": READ, "get_connection": READ, "post_connection": CREATE,
+                            "patch_connection": EDIT, "delete_connection": DELETE, "test_connection": CREATE}),
+    **_crud("Users", {"get_users": READ, "get_user": READ, "post_user": CREATE, "patch_user": EDIT,
+                      "delete_user": DELETE}),
+    **_crud("Roles", {"get_roles": READ, "get_role": READ, "post_role": CREATE, "patch_role": EDIT,
+                      "delete_role": DELETE}),
+    "get_dags": ((READ, DAGS),),
+    "get_dag": ((READ, DAGS),),
+    "get_dag_details": ((READ, DAGS),),
+    "patch_dags": ((EDIT, DAGS),),
+    "patch_dag": ((EDIT, DAGS),),
+    "delete_dag": ((DELETE, DAGS),),
+    "get_tasks": ((READ, DAGS), (READ, "Task Instances")),
+    "get_task": ((READ, DAGS), (READ, "Task Instances")),
+    "get_dag_runs": _DAG_RUN_READ,
+    "get_dag_runs_batch": _DAG_RUN_READ,
+    "get_dag_run": _DAG_RUN_READ,
+    "post_dag_run": ((EDIT, DAGS), (CREATE, "DAG Runs")),
+    "delete_dag_run": ((EDIT, DAGS), (DELETE, "DAG Runs")),
+    "update_dag_run_state": ((READ, DAGS), (EDIT, "DAG Runs")),
+    "clear_dag_run": ((READ, DAGS), (EDIT, "DAG Runs")),
+    "set_dag_run_note": ((READ, DAGS), (EDIT, "DAG Runs")),
+    "get_upstream_dataset_events": (*_DAG_RUN_READ, (READ, "Datasets")),
+    "get_task_instances": _TI_READ,
+    "get_task_instances_batch": _TI_READ,
+    "get_task_instance": _TI_READ,
+    "get_mapped_task_instance": _TI_READ,
+    "get_mapped_task_instances": _TI_READ,
+    "get_extra_links": _TI_READ,
+    "get_log": _TI_READ,
+    "get_xcom_entries": (*_TI_READ, (READ, "XComs")),
+    "get_xcom_entry": (*_TI_READ, (READ, "XComs")),
+    "patch_task_instance": _TI_EDIT,
+    "patch_mapped_task_instance": _TI_EDIT,
+    "post_clear_task_instances": _TI_EDIT,
+    "post_set_task_instances_state": _TI_EDIT,
+    "set_task_instance_note": (*_TI_EDIT, (READ, DAGS)),
+    "set_mapped_task_instance_note": (*_TI_EDIT, (READ, DAGS)),
+}
+
+# Task-instance lists are not filtered by DAG-level permissions on the real server.
+UNFILTERED_OPERATIONS = frozenset({"get_task_instances", "get_task_instances_batch"})
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated user and the permissions their roles grant, computed once per request."""
+
+    username: str
+    permissions: frozenset[Permission]
+    unrestricted: bool = False  # auth mode "none": everything allowed
+
+    def can(self, action: str, resource: str) -> bool:
+        return self.unrestricted or (action, resource) in self.permissions
+
+    def can_on_dag(self, action: str, dag_id: str) -> bool:
+        return self.can(action, DAGS) or self.can(action, DAG_PREFIX + dag_id)
+
+    def can_on_some_dag(self, action: str) -> bool:
+        return self.unrestricted or any(
+            act == action and (res == DAGS or res.startswith(DAG_PREFIX)) for act, res in self.permissions
+        )
+
+    def dag_filter(self, action: str, dag_ids: Iterable[str]) -> list[str]:
+        """The DAG ids this caller may see (READ) or change (EDIT), in the given order."""
+        if self.can(action, DAGS):
+            return list(dag_ids)
+        return [dag_id for dag_id in dag_ids if (action, DAG_PREFIX + dag_id) in self.permissions]
+
+
+UNRESTRICTED = Caller(username="admin", permissions=frozenset(), unrestricted=True)
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    if not header or not header[:6].lower() == "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+def authenticate(state: State, header: str | None, mode: str, now: Any) -> Caller:
+    """Checks credentials and, like Airflow, counts the login on the user's record."""
+    if mode == "none":
+        return UNRESTRICTED
+    if mode == "deny":
+        raise Unauthenticated()
+    credentials = parse_basic(header)
+    if credentials is None:
+        raise Unauthenticated()
+    username, password = credentials
+    user = state.users.get(username.lower())
+    if user is None or not user.active:
+        raise Unauthenticated()
+    if user.password is None or user.password != password:
+        user.fail_login_count = (user.fail_login_count or 0) + 1
+        raise Unauthenticated()
+    user.login_count = (user.login_count or 0) + 1
+    user.fail_login_count = 0
+    user.last_login = now
+    return Caller(username=user.username, permissions=permissions_of(state, user))
+
+
+def permissions_of(state: State, user: User) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role_name in user.roles:
+        role = state.roles.get(role_name)
+        if role is not None:
+            granted.update(role.permissions)
+    return frozenset(granted)
+
+
+def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any]) -> None:
+    """403 unless the caller holds every permission the operation needs.
+
+    A requirement on `DAGs` is met by the global permission or by `DAG:<dag_id>` for the path's
+    DAG; without a concrete DAG id (none, or `~`) access to at least one DAG is enough.
+    """
+    if caller.unrestricted:
+        return
+    dag_id = path.get("dag_id")
+    for action, resource in REQUIRED.get(operation_id, ()):
+        if resource != DAGS:
+            allowed = caller.can(action, resource)
+        elif dag_id is None or dag_id == "~":
+            allowed = caller.can_on_some_dag(action)
+        else:
+            allowed = caller.can_on_dag(action, str(dag_id))
+        if not allowed:
+            raise PermissionDenied()

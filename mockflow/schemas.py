@@ -1,0 +1,140 @@
+"""OpenAPI 3.0 schemas turned into what the validators need.
+
+* `to_json_schema` gives plain JSON Schema (draft 7) for jsonschema-rs, the compiled fast path:
+  `nullable` becomes a `null` alternative, `readOnly`/`writeOnly` become "must be absent" in the
+  direction where OpenAPI forbids them, vendor keys and discriminators are dropped.
+* `MessageValidator` reproduces the messages of the real server's validator (connexion on top of
+  Python jsonschema, draft 4): it runs only once a request is known to be invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from jsonschema import Draft4Validator, FormatChecker, validators
+from jsonschema.exceptions import ValidationError
+
+JSON = dict[str, Any]
+Direction = Literal["request", "response"]
+
+# Only `date-time` is a format the real server checks; `datetime`, `path`, `password` are labels.
+CHECKED_FORMATS = frozenset({"date-time"})
+_DROPPED = frozenset({"discriminator", "example", "description", "deprecated", "externalDocs", "xml", "title"})
+
+
+def to_json_schema(schema: JSON, direction: Direction) -> JSON:
+    """Convert a resolved OpenAPI 3.0 schema into draft-7 JSON Schema for one direction."""
+    return _convert(schema, direction)
+
+
+def _convert(node: Any, direction: Direction) -> Any:
+    if isinstance(node, list):
+        return [_convert(item, direction) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: JSON = {}
+    for key, value in node.items():
+        if key in _DROPPED or key.startswith("x-") or key in ("nullable", "readOnly", "writeOnly"):
+            continue
+        if key == "format" and value not in CHECKED_FORMATS:
+            continue
+        if key == "properties":
+            out[key] = {name: _property(sub, direction) for name, sub in value.items()}
+        elif key == "required":
+            out[key] = [name for name in value if not _forbidden(node.get("properties", {}).get(name), direction)]
+            if not out[key]:
+                del out[key]
+        elif key in ("items", "additionalProperties", "not") or key in ("allOf", "anyOf", "oneOf"):
+            out[key] = _convert(value, direction)
+        else:
+            out[key] = value
+    if node.get("nullable") is True:
+        out = _admit_null(out)
+    return out
+
+
+def _property(schema: Any, direction: Direction) -> Any:
+    if _forbidden(schema, direction):
+        return False  # present at all -> invalid
+    return _convert(schema, direction)
+
+
+def _forbidden(schema: Any, direction: Direction) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    flag = "readOnly" if direction == "request" else "writeOnly"
+    return schema.get(flag) is True
+
+
+def _admit_null(schema: JSON) -> JSON:
+    if "enum" in schema and None not in schema["enum"]:
+        schema = {**schema, "enum": [*schema["enum"], None]}
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {**schema, "type": [kind, "null"]}
+    if kind is None:
+        return {"anyOf": [{"type": "null"}, schema]}
+    return schema
+
+
+# --- connexion-compatible messages -------------------------------------------------------------
+
+def _type_allowing_null(validator: Any, types: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    if instance is None and schema.get("nullable") is True:
+        return
+    yield from Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+def _enum_allowing_null(validator: Any, enums: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    if instance is None and schema.get("nullable") is True:
+        return
+    yield from Draft4Validator.VALIDATORS["enum"](validator, enums, instance, schema)
+
+
+def _read_only(validator: Any, read_only: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    if read_only is True:
+        yield ValidationError("Property is read-only")
+
+
+def _write_only(validator: Any, write_only: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    if write_only is True:
+        yield ValidationError("Property is write-only")
+
+
+def _required_for(flag: str) -> Any:
+    def required(validator: Any, names: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        properties = schema.get("properties", {})
+        for name in names:
+            if name in instance:
+                continue
+            if isinstance(properties.get(name), dict) and properties[name].get(flag) is True:
+                continue  # OpenAPI: a read-only property is not required in a request (and vice versa)
+            yield ValidationError(f"{name!r} is a required property")
+
+    return required
+
+
+_common = {"type": _type_allowing_null, "enum": _enum_allowing_null}
+RequestMessageValidator = validators.extend(
+    Draft4Validator, {**_common, "readOnly": _read_only, "required": _required_for("readOnly")}
+)
+ResponseMessageValidator = validators.extend(
+    Draft4Validator, {**_common, "writeOnly": _write_only, "required": _required_for("writeOnly")}
+)
+FORMAT_CHECKER = FormatChecker(["date-time"])
+
+
+def first_error(schema: JSON, instance: Any, direction: Direction = "request") -> ValidationError | None:
+    """The error the real server would report: the first one its validator meets."""
+    cls = RequestMessageValidator if direction == "request" else ResponseMessageValidator
+    return next(iter(cls(schema, format_checker=FORMAT_CHECKER).iter_errors(instance)), None)
+
+
+def body_message(error: ValidationError) -> str:
+    """connexion's body message: the jsonschema message, then the dotted path when there is one."""
+    if error.path:
+        return f"{error.message} - '{'.'.join(str(part) for part in error.path)}'"
+    return str(error.message)

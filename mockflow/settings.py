@@ -1,0 +1,66 @@
+"""All of mockflow's settings in one frozen dataclass, from defaults, `MOCKFLOW_*` variables or flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+AuthMode = Literal["basic", "none", "deny"]
+ValidationEngine = Literal["compiled", "openapi-core", "off"]
+AUTH_MODES: tuple[AuthMode, ...] = ("basic", "none", "deny")
+VALIDATION_ENGINES: tuple[ValidationEngine, ...] = ("compiled", "openapi-core", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Fixture sets, layered in order; empty means the embedded default set.
+    fixtures: tuple[str, ...] = ()
+    auth: AuthMode = "basic"
+    # The real server's default is `expose_config = False` (403 on /config).
+    expose_config: bool = False
+    validation: ValidationEngine = "compiled"
+    # The seed of the one random source (ids, generated values).
+    seed: int = 0
+    # Extra settings that only some parts read, kept as plain strings.
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then `MOCKFLOW_<NAME>` variables, then explicit overrides (CLI flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"MOCKFLOW_{f.name.upper()}")
+            if raw is not None and f.name != "extra":
+                values[f.name] = _parse(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = replace(cls(), **values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.auth not in AUTH_MODES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
+        if self.validation not in VALIDATION_ENGINES:
+            raise ValueError(f"validation must be one of {', '.join(VALIDATION_ENGINES)}, not {self.validation!r}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+
+
+def _parse(name: str, raw: str) -> Any:
+    if name in ("port", "seed"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"MOCKFLOW_{name.upper()} must be an integer, not {raw!r}") from None
+    if name == "expose_config":
+        if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"MOCKFLOW_EXPOSE_CONFIG must be true or false, not {raw!r}")
+        return raw.lower() in ("true", "1", "yes")
+    if name == "fixtures":
+        return tuple(part for part in raw.split(os.pathsep) if part)
+    return raw

@@ -1,0 +1,56 @@
+"""Shared fixtures: in-process apps and clients, and a guard that fails any test during which
+mockflow answered with a response its spec forbids (or crashed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockflow import MockflowApp, Settings, create_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MINIMAL = FIXTURES / "minimal"
+CONFORMANCE_STATE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "state"
+
+ADMIN = ("admin", "admin")
+VIEWER = ("viewer", "viewer")
+
+_apps: list[MockflowApp] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_mockflow_bugs() -> Iterator[None]:
+    _apps.clear()
+    yield
+    for app in _apps:
+        assert not app.health.invalid_responses, f"invalid responses: {app.health.invalid_responses}"
+        assert not app.health.crashes, f"handler crashes: {app.health.crashes}"
+
+
+def build_app(*fixture_dirs: Path | str, **settings: Any) -> MockflowApp:
+    app = create_app(Settings(fixtures=tuple(str(d) for d in fixture_dirs), **settings))
+    _apps.append(app)
+    return app
+
+
+@pytest.fixture
+def make_client() -> Callable[..., TestClient]:
+    """`make_client(*fixture_dirs, auth=ADMIN, **settings)`: a client on a fresh app."""
+
+    def make(*fixture_dirs: Path | str, auth: tuple[str, str] | None = ADMIN, **settings: Any) -> TestClient:
+        client = TestClient(build_app(*(fixture_dirs or (MINIMAL,)), **settings))
+        if auth is not None:
+            client.auth = auth
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """Admin client on the minimal fixture set."""
+    return make_client()
