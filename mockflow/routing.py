@@ -19,6 +19,9 @@ from mockflow.spec import API_PREFIX, Operation, Spec
 INT_PARAMETERS = frozenset({"event_log_id", "import_error_id", "map_index", "task_try_number"})
 PATH_PARAMETERS = frozenset({"variable_key", "uri"})
 
+# Every route takes every method; `_endpoint` answers 405 itself (Starlette's would be plain text).
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
+
 Dispatch = Callable[[Operation, Request], Awaitable[Response]]
 MethodNotAllowedResponder = Callable[[Request, list[str]], Response]
 
@@ -49,7 +52,8 @@ def build_routes(spec: Spec, dispatch: Dispatch, not_allowed: MethodNotAllowedRe
         by_path.setdefault(op.path, {})[op.method] = op
     routes = []
     for template in sorted(by_path, key=_specificity):
-        routes.append(Route(starlette_path(template), _endpoint(by_path[template], dispatch, not_allowed)))
+        endpoint = _endpoint(by_path[template], dispatch, not_allowed)
+        routes.append(Route(starlette_path(template), endpoint, methods=ANY_METHOD))
     return routes
 
 

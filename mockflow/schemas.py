@@ -1,6 +1,6 @@
 """OpenAPI 3.0 schemas turned into what the validators need.
 
-* `to_json_schema` gives plain JSON Schema (draft 7) for jsonschema-rs, the compiled fast path:
+* `to_json_schema` gives plain JSON Schema (draft 4) for jsonschema-rs, the compiled fast path:
   `nullable` becomes a `null` alternative, `readOnly`/`writeOnly` become "must be absent" in the
   direction where OpenAPI forbids them, vendor keys and discriminators are dropped.
 * `MessageValidator` reproduces the messages of the real server's validator (connexion on top of
@@ -24,7 +24,7 @@ _DROPPED = frozenset({"discriminator", "example", "description", "deprecated", "
 
 
 def to_json_schema(schema: JSON, direction: Direction) -> JSON:
-    """Convert a resolved OpenAPI 3.0 schema into draft-7 JSON Schema for one direction."""
+    """Convert a resolved OpenAPI 3.0 schema into draft-4 JSON Schema for one direction."""
     return _convert(schema, direction)
 
 
@@ -56,7 +56,7 @@ def _convert(node: Any, direction: Direction) -> Any:
 
 def _property(schema: Any, direction: Direction) -> Any:
     if _forbidden(schema, direction):
-        return False  # present at all -> invalid
+        return {"not": {}}  # present at all -> invalid
     return _convert(schema, direction)
 
 

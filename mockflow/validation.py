@@ -195,7 +195,8 @@ def _compiled(operation_id: str, part: str) -> Any:
         schema = to_json_schema(param.schema, "request")
     else:
         schema = to_json_schema(response_schema(spec, op, part.split(":", 1)[1]), "response")
-    return jsonschema_rs.Draft7Validator(schema, validate_formats=True)
+    # Draft 4, like the real server's validator: there 1.0 is not an integer.
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
 
 
 def response_schema(spec: Spec, op: Operation, key: str) -> JSON:
@@ -239,6 +240,8 @@ class OpenAPICoreVerdicts:
             data=orjson.dumps(body) if body is not None else b"",
             content_type="application/json",
         )
+        if not self._empty_values_ok(op, query):
+            return False
         for validator_cls in (V30RequestParametersValidator, V30RequestBodyValidator):
             if op.body_schema is None and validator_cls is V30RequestBodyValidator:
                 continue
@@ -248,6 +251,20 @@ class OpenAPICoreVerdicts:
             if any(True for _ in validator_cls(self._api.spec).iter_errors(request)):
                 return False
         return not (op.body_schema is not None and body is None)
+
+    @staticmethod
+    def _empty_values_ok(op: Operation, query: Mapping[str, Any]) -> bool:
+        """Empty query values, which openapi-core refuses outright, judged by its schema validator."""
+        from openapi_schema_validator import OAS30WriteValidator, oas30_format_checker
+
+        for param in op.query_parameters():
+            values = query.get(param.name)
+            empties = [v for v in values if v == ""] if isinstance(values, list) else [values]
+            if "" in empties:
+                schema = param.schema.get("items", {}) if param.is_array else param.schema
+                if not OAS30WriteValidator(schema, format_checker=oas30_format_checker).is_valid(""):
+                    return False
+        return True
 
     def response_problem(self, op: Operation, status: int, data: Any) -> str | None:
         from openapi_schema_validator import OAS30ReadValidator
@@ -282,10 +299,11 @@ def _scalar_args(op: Operation, typed: Mapping[str, Any], raw_last: dict[str, An
         if param.name not in raw_last:
             continue
         value = typed[param.name]
-        if isinstance(value, list):
-            items.extend((param.name, _wire(v)) for v in value)
-        else:
-            items.append((param.name, _wire(value)))
+        values = [_wire(v) for v in value] if isinstance(value, list) else [_wire(value)]
+        # openapi-core refuses empty values (allowEmptyValue defaults to false); the real server
+        # accepts them (`order_by=` reaches the handler), so mockflow does too.
+        # Empty values are judged apart (`_empty_values_ok`); a required one stays present.
+        items.extend((param.name, v or "x") for v in values if v != "" or param.required)
     return ImmutableMultiDict(items)
 
 

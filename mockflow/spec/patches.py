@@ -52,7 +52,10 @@ def _fix(schema: JSON, document: JSON) -> JSON:
     if schema.get("nullable") is True and "type" not in schema:
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema and NULL_BRANCH not in schema[keyword]:
-                return {**schema, keyword: [*schema[keyword], copy.deepcopy(NULL_BRANCH)]}
+                # A discriminator cannot name the null branch (openapi-core then refuses null),
+                # and the branches tell themselves apart by their required `__type` anyway.
+                fixed = {k: v for k, v in schema.items() if k != "discriminator"}
+                return {**fixed, keyword: [*schema[keyword], copy.deepcopy(NULL_BRANCH)]}
     if "$ref" in schema and "type" in schema and len(schema) == 2:
         # `type` beside a `$ref` adds nothing (the target declares it); drop the sibling.
         return {"$ref": schema["$ref"]}
