@@ -25,7 +25,8 @@ _DROPPED = frozenset({"discriminator", "example", "description", "deprecated", "
 
 def to_json_schema(schema: JSON, direction: Direction) -> JSON:
     """Convert a resolved OpenAPI 3.0 schema into draft-4 JSON Schema for one direction."""
-    return _convert(schema, direction)
+    converted: JSON = _convert(schema, direction)
+    return converted
 
 
 def _convert(node: Any, direction: Direction) -> Any:

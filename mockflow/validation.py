@@ -168,9 +168,7 @@ class CompiledVerdicts:
         for param in op.query_parameters():
             if param.name in query and not _compiled(op.operation_id, "q:" + param.name).is_valid(query[param.name]):
                 return False
-        if op.body_schema is not None and not _compiled(op.operation_id, "body").is_valid(body):
-            return False
-        return True
+        return op.body_schema is None or bool(_compiled(op.operation_id, "body").is_valid(body))
 
     def response_problem(self, op: Operation, status: int, data: Any) -> str | None:
         validator = _compiled(op.operation_id, f"response:{_response_key(op, status)}")
@@ -276,7 +274,8 @@ class OpenAPICoreVerdicts:
         from openapi_core.testing import MockRequest, MockResponse
         from openapi_core.validation.response.validators import V30ResponseDataValidator
 
-        request = MockRequest("http://mockflow", op.method.lower(), API_PREFIX + op.path, path_pattern=API_PREFIX + op.path)
+        url = API_PREFIX + op.path
+        request = MockRequest("http://mockflow", op.method.lower(), url, path_pattern=url)
         response = MockResponse(orjson.dumps(data), status_code=status, content_type="application/json")
         for error in V30ResponseDataValidator(self._api.spec).iter_errors(request, response):
             return str(getattr(error, "__cause__", None) or error)

@@ -39,9 +39,15 @@ def build_app(*fixture_dirs: Path | str, **settings: Any) -> MockflowApp:
 
 @pytest.fixture
 def make_client() -> Callable[..., TestClient]:
-    """`make_client(*fixture_dirs, auth=ADMIN, **settings)`: a client on a fresh app."""
+    """`make_client(*fixture_dirs, auth=ADMIN, auth_mode=None, **settings)`: a client on a fresh app.
 
-    def make(*fixture_dirs: Path | str, auth: tuple[str, str] | None = ADMIN, **settings: Any) -> TestClient:
+    `auth` is the client's credentials (None: send none); `auth_mode` is the server's
+    `Settings.auth` ("basic", "none", "deny")."""
+
+    def make(*fixture_dirs: Path | str, auth: tuple[str, str] | None = ADMIN, auth_mode: str | None = None,
+             **settings: Any) -> TestClient:
+        if auth_mode is not None:
+            settings["auth"] = auth_mode
         client = TestClient(build_app(*(fixture_dirs or (MINIMAL,)), **settings))
         if auth is not None:
             client.auth = auth

@@ -67,7 +67,7 @@ def _nullable_copy_of_ref(schema: JSON, document: JSON) -> JSON:
     target: Any = document
     for part in schema["$ref"].removeprefix("#/").split("/"):
         target = target[part]
-    merged = copy.deepcopy(target)
+    merged: JSON = copy.deepcopy(target)
     for key, value in schema.items():
         if key != "$ref":
             merged[key] = value

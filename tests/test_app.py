@@ -1,0 +1,122 @@
+"""The request pipeline: routing, the order of checks, error bodies, content types."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockflow.problems import DOCS_URL, ROUTE_NOT_FOUND_DETAIL
+
+
+def _problem(response, status: int, title: str | None, detail: str | None, kind: str) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    expected_type = "about:blank" if kind == "about:blank" else DOCS_URL + kind
+    assert response.json() == {"detail": detail, "status": status, "title": title, "type": expected_type}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/pools/", "/api/v1/eventLogs/abc", "/api/v1/eventLogs/-1",
+                                  "/api/v1/importErrors/1/extra", "/api/v1/"])
+def test_unknown_routes_get_flasks_404(client: TestClient, path: str) -> None:
+    _problem(client.get(path), 404, "Not Found", ROUTE_NOT_FOUND_DETAIL, "about:blank")
+
+
+def test_paths_outside_the_api_get_an_html_404(client: TestClient) -> None:
+    response = client.get("/api/v2/pools")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/api/v1/pools"), ("POST", "/api/v1/pools/default_pool"),
+                                              ("DELETE", "/api/v1/version"), ("POST", "/api/v1/dags/d/dagRuns/list")])
+def test_known_path_with_wrong_method_is_405(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path, json={})
+    _problem(response, 405, "Method Not Allowed", "The method is not allowed for the requested URL.", "about:blank")
+    assert "GET" in response.headers["allow"] or "POST" in response.headers["allow"]
+
+
+def test_options_answers_allow_without_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+    response = make_client(auth=None).options("/api/v1/pools")
+    assert response.status_code == 200
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_head_works_like_get(client: TestClient) -> None:
+    response = client.head("/api/v1/version")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_unknown_query_parameter_is_400_with_null_title(client: TestClient) -> None:
+    response = client.get("/api/v1/eventLogs", params={"dag_id": "x", "zzz": "1"})
+    _problem(response, 400, None, "Extra query parameter(s) dag_id, zzz not in spec", "BadRequest")
+
+
+def test_operations_without_parameters_ignore_unknown_ones(client: TestClient) -> None:
+    assert client.get("/api/v1/providers", params={"limit": 1}).json()["total_entries"] == 2
+
+
+@pytest.mark.parametrize(("query", "detail"), [
+    ({"limit": "abc"}, "Wrong type, expected 'integer' for query parameter 'limit'"),
+    ({"offset": "-1"}, "-1 is less than the minimum of 0\n\nFailed validating 'minimum' in schema:\n"
+                       "    {'minimum': 0, 'type': 'integer'}\n\nOn instance:\n    -1"),
+])
+def test_parameter_errors_use_connexions_texts(client: TestClient, query: dict[str, str], detail: str) -> None:
+    _problem(client.get("/api/v1/eventLogs", params=query), 400, "Bad Request", detail, "BadRequest")
+
+
+def test_negative_limit_has_its_message_in_the_title(client: TestClient) -> None:
+    _problem(client.get("/api/v1/eventLogs", params={"limit": -1}), 400,
+             "Page limit must be a positive integer", None, "BadRequest")
+
+
+def test_parameter_errors_win_over_missing_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+    response = make_client(auth=None).get("/api/v1/eventLogs", params={"limit": "abc"})
+    assert response.status_code == 400
+
+
+def test_missing_credentials_are_401_without_www_authenticate(make_client) -> None:  # type: ignore[no-untyped-def]
+    response = make_client(auth=None).get("/api/v1/eventLogs")
+    _problem(response, 401, "Unauthorized", None, "Unauthenticated")
+    assert "www-authenticate" not in response.headers
+
+
+def test_wrong_password_is_401(make_client) -> None:  # type: ignore[no-untyped-def]
+    _problem(make_client(auth=("admin", "nope")).get("/api/v1/eventLogs"), 401, "Unauthorized", None, "Unauthenticated")
+
+
+def test_health_and_version_need_no_credentials_and_ignore_bad_ones(make_client) -> None:  # type: ignore[no-untyped-def]
+    for auth in (None, ("admin", "wrong")):
+        client = make_client(auth=auth)
+        assert client.get("/api/v1/health").status_code == 200
+        assert client.get("/api/v1/version").status_code == 200
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "detail"), [
+    (b'{"name": "p", ', "application/json", 400, "Request body is not valid JSON"),
+    (b"null", "application/json", 400, "Request body is not valid JSON"),
+    (b"", "application/json", 400, "None is not of type 'object'"),
+    (b"[]", "application/json", 400, "[] is not of type 'object'"),
+    (b'{"name": "p", "slots": 1}', "text/plain", 415, "Invalid Content-type (text/plain), expected JSON data"),
+])
+def test_body_errors(client: TestClient, body: bytes, content_type: str, status: int, detail: str) -> None:
+    response = client.post("/api/v1/pools", content=body, headers={"content-type": content_type})
+    assert response.status_code == status
+    assert response.json()["detail"] == detail
+
+
+def test_body_without_content_type_is_415(client: TestClient) -> None:
+    response = client.post("/api/v1/pools", content=b'{"name": "p", "slots": 1}', headers={"content-type": ""})
+    assert response.status_code == 415
+    assert response.json()["detail"] == "Invalid Content-type (), expected JSON data"
+
+
+def test_read_only_properties_are_refused(client: TestClient) -> None:
+    response = client.post("/api/v1/pools", json={"name": "p", "slots": 1, "occupied_slots": 3})
+    _problem(response, 400, "Bad Request", "Property is read-only - 'occupied_slots'", "BadRequest")
+
+
+def test_body_errors_win_over_missing_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+    response = make_client(auth=None).post("/api/v1/pools", json={"name": "p", "slots": "many"})
+    _problem(response, 400, "Bad Request", "'many' is not of type 'integer' - 'slots'", "BadRequest")
+
