@@ -107,7 +107,7 @@ class Pipeline:
         return result if isinstance(result, Reply) else Reply(body=result)
 
     def _render(self, op: Operation, reply: Reply) -> Response:
-        if reply.status == 204 or reply.body is None and reply.status < 300 and not reply.validate:
+        if reply.status == 204 or (reply.body is None and reply.status < 300 and not reply.validate):
             return Response(status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
         if not reply.validate or isinstance(reply.body, (bytes, str)):
             return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=reply.content_type)

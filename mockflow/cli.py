@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+import uvicorn
 
 from mockflow.settings import AUTH_MODES, VALIDATION_ENGINES, Settings
 
@@ -47,8 +51,6 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 2
-    import uvicorn
-
     from mockflow.app import create_app
     from mockflow.store.fixtures import FixtureError
 
@@ -58,9 +60,23 @@ def serve(args: argparse.Namespace) -> int:
     except FixtureError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 2
-    # uvicorn handles Ctrl-C and SIGTERM with a graceful shutdown and logs one line per request.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="off")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="off")
+    QuietExitServer(config).run()  # one access-log line per request; graceful stop on Ctrl-C/SIGTERM
     return 0
+
+
+class QuietExitServer(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM once it has shut down, so the process dies of the signal
+    (exit 143 in a container). A mock server stopped on purpose has done nothing wrong: exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

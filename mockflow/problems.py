@@ -33,7 +33,7 @@ class ApiError(Exception):
     default_title: ClassVar[str | None] = "Internal Server Error"
     type_name: ClassVar[str | None] = "Unknown"  # None -> "about:blank"
 
-    def __init__(self, detail: str | None = None, *, title: str | None | _UseDefault = USE_DEFAULT) -> None:
+    def __init__(self, detail: str | None = None, *, title: str | _UseDefault | None = USE_DEFAULT) -> None:
         self.title: str | None = self.default_title if isinstance(title, _UseDefault) else title
         self.detail = detail
         super().__init__(detail if detail is not None else self.title)

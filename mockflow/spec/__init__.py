@@ -71,7 +71,7 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
 
 @functools.cache
 def load_spec() -> Spec:
-    document = yaml.load(read_vendored_text(), Loader=_yaml_loader())  # noqa: S506 - safe loader
+    document = yaml.load(read_vendored_text(), Loader=_yaml_loader())
     apply_patches(document)
     resolver = _Resolver(document)
     operations = _index_operations(document, resolver)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from mockflow.store.meta import DEFAULT_VERSION
@@ -20,7 +21,7 @@ R, C, E, D = "can_read", "can_create", "can_edit", "can_delete"
 _VIEWER_READS = ("DAG Code", "Audit Logs", "ImportError", "DAG Warnings", "Datasets", "Plugins", "Task Logs")
 
 
-def _grants(table: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+def _grants(table: Mapping[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     return [(action, resource) for resource, actions in table.items() for action in actions]
 
 

@@ -1,0 +1,207 @@
+"""mockflow's speed figures: request latency with and without validation, app build time, cold start.
+
+    .venv/bin/python benchmarks/bench.py [--iterations 2000] [--skip-serve] [--scale]
+
+Every figure is printed with what it measures. Requests are made in-process as bare ASGI calls
+(no socket, no test client), so the numbers are mockflow's own cost. Between iterations the
+clock advances and every listed item is touched, so each response differs from the last and no
+cache of earlier verdicts could answer. Targets (issue #2): validated/unvalidated median ratio
+on the 25-item list <= 2.0; second create_app() <= 5 ms; `mockflow serve` to first 200 <= 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+AUTH = b"Basic " + base64.b64encode(b"admin:admin")
+
+
+async def asgi_get(app: Any, path: str, query: str = "", accept: str = "application/json") -> tuple[int, bytes]:
+    """One GET through the app as an ASGI server would send it; returns status and body."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "headers": [(b"host", b"bench"), (b"authorization", AUTH), (b"accept", accept.encode())],
+        "client": ("127.0.0.1", 1), "server": ("bench", 80),
+    }
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+def write_fixture_set(directory: Path, items: int) -> None:
+    """A set with `items` DAGs (each with a few tasks) and `items` event-log rows."""
+    (directory / "dags").mkdir(parents=True)
+    for index in range(items):
+        dag_id = f"bench_dag_{index:03d}"
+        dag = {
+            "dag_id": dag_id, "fileloc": f"/opt/airflow/dags/{dag_id}.py", "is_paused": index % 2 == 0,
+            "is_active": True, "is_subdag": False, "owners": ["data-eng"], "description": f"Benchmark DAG {index}",
+            "tags": [{"name": "bench"}, {"name": f"team{index % 3}"}],
+            "schedule_interval": {"__type": "CronExpression", "value": "0 3 * * *"},
+            "timetable_description": "At 03:00", "start_date": "2024-01-01T00:00:00+00:00",
+            "max_active_tasks": 16, "max_active_runs": 16, "has_task_concurrency_limits": False,
+            "has_import_errors": False, "default_view": "grid", "last_parsed_time": "2024-03-01T00:00:00+00:00",
+            "tasks": [
+                {"task_id": f"step_{t}", "downstream_task_ids": [f"step_{t + 1}"] if t < 3 else [],
+                 "class_ref": {"class_name": "BashOperator", "module_path": "airflow.operators.bash"},
+                 "operator_name": "BashOperator", "pool": "default_pool", "retries": 1.0}
+                for t in range(4)
+            ],
+        }
+        (directory / "dags" / f"{dag_id}.json").write_text(json.dumps(dag))
+    logs = [{"event_log_id": i + 1, "when": "2024-03-01T00:00:00+00:00", "event": "cli_scheduler",
+             "owner": "airflow", "extra": json.dumps({"host_name": f"worker-{i}"})} for i in range(items)]
+    (directory / "event_logs.json").write_text(json.dumps(logs))
+
+
+def touch_everything(app: Any) -> None:
+    """Advance the clock and change every DAG and event-log row, so no response repeats."""
+    store = app.store
+    store.clock.advance(timedelta(seconds=1))
+    with store.lock:
+        now = store.clock.now()
+        for dag in store.state.dags.values():
+            dag.wire["last_parsed_time"] = now.isoformat()
+            dag.is_paused = not dag.is_paused
+        for row in store.state.event_logs.values():
+            row.when = now
+
+
+def measure(app: Any, path: str, query: str, iterations: int, accept: str = "application/json",
+            before: Callable[[], None] | None = None) -> list[float]:
+    async def run() -> list[float]:
+        timings = []
+        for _ in range(iterations):
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            status, _ = await asgi_get(app, path, query, accept)
+            timings.append(time.perf_counter() - started)
+            if status != 200:
+                raise SystemExit(f"{path}?{query} answered {status}")
+        return timings
+
+    return asyncio.run(run())
+
+
+def summary(timings: list[float]) -> tuple[float, float]:
+    ordered = sorted(timings)
+    return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+def latency_table(fixtures: Path, iterations: int) -> None:
+    from mockflow import Settings, create_app
+
+    apps = {engine: create_app(Settings(fixtures=(str(fixtures),), validation=engine, expose_config=True))
+            for engine in ("compiled", "off")}
+    dags_ready = "get_dags" in apps["off"].pipeline.handlers
+    list_path, list_name = ("/api/v1/dags", "GET /dags?limit=25 (25 DAGs)") if dags_ready else \
+        ("/api/v1/eventLogs", "GET /eventLogs?limit=25 (25 rows)")
+    cases = [
+        ("GET /health", "/api/v1/health", "", "application/json", False),
+        (list_name, list_path, "limit=25", "application/json", True),
+        ("GET /config (JSON)", "/api/v1/config", "", "application/json", False),
+    ]
+    print(f"{'request':34} {'validated med/p99 ms':>22} {'unvalidated med/p99 ms':>24} {'ratio of medians':>17}")
+    for name, path, query, accept, touch in cases:
+        results = {}
+        for engine, app in apps.items():
+            measure(app, path, query, 50, accept)  # warm up
+            before = (lambda app=app: touch_everything(app)) if touch else None
+            results[engine] = summary(measure(app, path, query, iterations, accept, before))
+        (v_med, v_p99), (u_med, u_p99) = results["compiled"], results["off"]
+        print(f"{name:34} {v_med:10.3f} / {v_p99:8.3f} {u_med:12.3f} / {u_p99:8.3f} {v_med / u_med:17.2f}")
+    reference = create_app(Settings(fixtures=(str(fixtures),), validation="openapi-core"))
+    med, p99 = summary(measure(reference, list_path, "limit=25", max(iterations // 20, 20),
+                               before=lambda: touch_everything(reference)))
+    print(f"{list_name} with plain openapi-core (the validator of record): {med:.3f} / {p99:.3f} ms")
+
+
+def app_build_times(fixtures: Path) -> None:
+    code = (
+        "import time,sys\n"
+        "t=time.perf_counter()\nfrom mockflow import Settings, create_app\n"
+        f"s=Settings(fixtures=({str(fixtures)!r},))\n"
+        "a=time.perf_counter(); create_app(s); b=time.perf_counter(); create_app(s); c=time.perf_counter()\n"
+        "print(f'{(a-t)*1000:.1f} {(b-a)*1000:.1f} {(c-b)*1000:.1f}')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    imports, first, second = out.stdout.split()
+    print(f"import mockflow: {imports} ms; first create_app(): {first} ms; second create_app(): {second} ms")
+
+
+def serve_cold_start() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "mockflow", "serve", "--port", str(port), "--log-level", "warning"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import httpx
+
+        while time.perf_counter() - started < 30:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.01)
+        print(f"mockflow serve: start to first 200 in {(time.perf_counter() - started) * 1000:.0f} ms")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--skip-serve", action="store_true", help="skip the cold-start measurement")
+    parser.add_argument("--scale", action="store_true", help="also run the 1M task-instance scenario")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        fixtures = Path(tmp) / "bench"
+        write_fixture_set(fixtures, 25)
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.iterations} iterations per case\n")
+        latency_table(fixtures, args.iterations)
+        print()
+        app_build_times(fixtures)
+    if not args.skip_serve:
+        serve_cold_start()
+    if args.scale:
+        from benchmarks.scale import run_scale
+
+        run_scale()
+
+
+if __name__ == "__main__":
+    main()
