@@ -8,14 +8,13 @@ wins when several apply. The handler runs under the store lock and never awaits.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from mockflow.api import Handler, collect_handlers
@@ -30,11 +29,12 @@ from mockflow.problems import (
     RouteNotFound,
     dump_json,
 )
-from mockflow.routing import build_routes
+from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import API_PREFIX, Operation, load_spec
 from mockflow.store import Store
 from mockflow.store.fixtures import load_fixture_sets
+from mockflow.store.state import State
 from mockflow.validation import RawRequest, Validator
 
 log = logging.getLogger("mockflow")
@@ -133,44 +133,47 @@ class Pipeline:
 
 
 class MockflowApp:
-    """The ASGI app. `pipeline.store` is the live store; `pipeline.health` lists mockflow's own bugs."""
+    """The ASGI app. `store` is the live store; `health` lists mockflow's own bugs seen so far."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         spec = load_spec()
         self.settings = settings
         self.store = store
-        handlers = collect_handlers(set(spec.operations))
-        self.pipeline = Pipeline(settings, store, handlers)
-        routes = build_routes(spec, self.pipeline.dispatch, self._method_not_allowed)
-        self.router = Router(routes=routes, redirect_slashes=False, default=self._not_found)
-        self._app = Starlette(routes=[])
-        self._app.router = self.router
+        self.pipeline = Pipeline(settings, store, collect_handlers(set(spec.operations)))
+        self.router = build_router()
 
     @property
     def health(self) -> Health:
         return self.pipeline.health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        if scope["type"] == "lifespan":
+            return  # nothing to start or stop
+        scope[SCOPE_KEY] = self
+        await self.router(scope, receive, send)
 
-    async def _not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def dispatch(self, op: Operation, request: Request) -> Response:
+        return await self.pipeline.dispatch(op, request)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path: str = scope.get("path", "")
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-            response: Response = self._problem(RouteNotFound())
+            response: Response = _problem_response(RouteNotFound())
         else:
             response = HTMLResponse(_HTML_404, status_code=404)
         await response(scope, receive, send)
 
-    def _method_not_allowed(self, request: Request, allowed: list[str]) -> Response:
-        # Airflow forgets the Allow header; a 405 may carry it (RFC 9110 asks for it), so we send it.
-        response = self._problem(MethodNotAllowed())
+    def method_not_allowed(self, allowed: list[str]) -> Response:
+        # Airflow forgets the Allow header; RFC 9110 asks for it on a 405, so mockflow sends it.
+        response = _problem_response(MethodNotAllowed())
         response.headers["Allow"] = ", ".join(allowed)
         return response
 
-    def _problem(self, error: ApiError) -> Response:
-        return Response(dump_json(error.body()), status_code=error.status, media_type=PROBLEM_CONTENT_TYPE)
+
+def _problem_response(error: ApiError) -> Response:
+    return Response(dump_json(error.body()), status_code=error.status, media_type=PROBLEM_CONTENT_TYPE)
 
 
 _HTML_404 = "<!DOCTYPE html>\n<html><head><title>Airflow 404</title></head><body><h1>404</h1></body></html>\n"
@@ -181,9 +184,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings()
     settings.check()
     if store is None:
-        store = Store(load_fixture_sets(settings.fixtures))
+        store = Store(_seed(settings.fixtures, _fingerprint(settings.fixtures)))
     return MockflowApp(settings, store)
 
 
-def response_status_of(app: Any) -> Health:
-    return app.pipeline.health  # type: ignore[no-any-return]
+@functools.lru_cache(maxsize=8)
+def _seed(fixtures: tuple[str, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> State:
+    """Fixture sets are read once per process while their files are unchanged. The state returned
+    is only ever copied (a Store keeps it as its pristine seed), never changed."""
+    return load_fixture_sets(fixtures)
+
+
+def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    marks = []
+    for directory in fixtures:
+        for path in sorted(Path(directory).rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                marks.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(marks)
+

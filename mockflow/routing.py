@@ -6,13 +6,16 @@ gets Airflow's 405 problem body, and OPTIONS answers 200 with `Allow` (no auth),
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
-from mockflow.spec import API_PREFIX, Operation, Spec
+from mockflow.spec import API_PREFIX, Operation, load_spec
 
 # Path parameters that Airflow routes as integers (a non-integer is a routing 404) or as paths
 # (they may contain `/`).
@@ -22,8 +25,19 @@ PATH_PARAMETERS = frozenset({"variable_key", "uri"})
 # Every route takes every method; `_endpoint` answers 405 itself (Starlette's would be plain text).
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
-Dispatch = Callable[[Operation, Request], Awaitable[Response]]
-MethodNotAllowedResponder = Callable[[Request, list[str]], Response]
+
+class Dispatcher(Protocol):
+    """What the routes hand a request to: the app serving it (found in the ASGI scope, so one
+    set of routes, built once per process, serves every app)."""
+
+    async def dispatch(self, op: Operation, request: Request) -> Response: ...
+
+    def method_not_allowed(self, allowed: list[str]) -> Response: ...
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+SCOPE_KEY = "mockflow.app"
 
 
 def starlette_path(template: str) -> str:
@@ -46,31 +60,34 @@ def _specificity(template: str) -> list[tuple[int, str]]:
     return [(1 if seg.startswith("{") else 0, seg) for seg in template.split("/")]
 
 
-def build_routes(spec: Spec, dispatch: Dispatch, not_allowed: MethodNotAllowedResponder) -> list[Route]:
+@functools.cache
+def build_router() -> Router:
+    """The spec's routes, compiled once per process (Starlette compiles a regex per route)."""
     by_path: dict[str, dict[str, Operation]] = {}
-    for op in spec.operations.values():
+    for op in load_spec().operations.values():
         by_path.setdefault(op.path, {})[op.method] = op
-    routes = []
-    for template in sorted(by_path, key=_specificity):
-        endpoint = _endpoint(by_path[template], dispatch, not_allowed)
-        routes.append(Route(starlette_path(template), endpoint, methods=ANY_METHOD))
-    return routes
+    routes = [Route(starlette_path(template), _endpoint(by_path[template]), methods=ANY_METHOD)
+              for template in sorted(by_path, key=_specificity)]
+    return Router(routes=routes, redirect_slashes=False, default=_not_found)
 
 
-def _endpoint(
-    methods: dict[str, Operation], dispatch: Dispatch, not_allowed: MethodNotAllowedResponder
-) -> Callable[[Request], Awaitable[Response]]:
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    await scope[SCOPE_KEY].not_found(scope, receive, send)
+
+
+def _endpoint(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
     allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"})
 
     async def endpoint(request: Request) -> Response:
+        app: Dispatcher = request.scope[SCOPE_KEY]
         method = request.method
         if method == "HEAD" and "GET" in methods:
             method = "GET"
         op = methods.get(method)
         if op is not None:
-            return await dispatch(op, request)
+            return await app.dispatch(op, request)
         if method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": ", ".join(allowed)})
-        return not_allowed(request, allowed)
+        return app.method_not_allowed(allowed)
 
     return endpoint
