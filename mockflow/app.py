@@ -32,9 +32,8 @@ from mockflow.problems import (
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import API_PREFIX, Operation, load_spec
-from mockflow.store import Store
+from mockflow.store import Store, freeze
 from mockflow.store.fixtures import load_fixture_sets
-from mockflow.store.state import State
 from mockflow.validation import RawRequest, Validator
 
 log = logging.getLogger("mockflow")
@@ -189,10 +188,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
 
 @functools.lru_cache(maxsize=8)
-def _seed(fixtures: tuple[str, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> State:
-    """Fixture sets are read once per process while their files are unchanged. The state returned
-    is only ever copied (a Store keeps it as its pristine seed), never changed."""
-    return load_fixture_sets(fixtures)
+def _seed(fixtures: tuple[str, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> bytes:
+    """Fixture sets are read once per process while their files are unchanged; every app built
+    from them restores its own state from the same frozen seed."""
+    return freeze(load_fixture_sets(fixtures))
 
 
 def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:

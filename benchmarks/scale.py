@@ -1,0 +1,145 @@
+"""The store at scale: 1,000 DAGs x 100 runs x 10 tasks = 100,000 runs and 1,000,000 task instances.
+
+    .venv/bin/python benchmarks/scale.py [--dags 1000] [--runs 100] [--tasks 10]
+
+Builds the data in memory (records, not files, so the figure is the store's own), then times
+filtered list calls with limit=100: the handler alone and the whole in-process request, and
+reports resident memory per million task instances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STATES = ["success"] * 6 + ["failed", "skipped", "upstream_failed", "running", None]
+RUN_STATES = ["success"] * 7 + ["failed", "running", "queued"]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def build_state(dags: int, runs: int, tasks: int) -> Any:
+    from mockflow.store.dags import add_task_instance
+    from mockflow.store.records import Dag, DagRun, Task, TaskInstance
+    from mockflow.store.seed import ensure_builtins
+    from mockflow.store.state import State
+
+    rng = random.Random(7)
+    state = State()
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for d in range(dags):
+        dag_id = f"dag_{d:04d}"
+        task_ids = [f"task_{t:02d}" for t in range(tasks)]
+        state.dags[dag_id] = Dag(
+            dag_id=dag_id, fileloc=f"/opt/airflow/dags/{dag_id}.py", is_paused=d % 3 == 0, owners=["data"],
+            tags=[f"team{d % 7}"], schedule_interval={"__type": "CronExpression", "value": "0 0 * * *"},
+            timetable_description="At 00:00", start_date=start,
+            tasks={t: Task(task_id=t, downstream_task_ids=task_ids[i + 1:i + 2]) for i, t in enumerate(task_ids)},
+        )
+        for r in range(runs):
+            logical = start + timedelta(days=r)
+            run_id = f"scheduled__{logical.isoformat()}"
+            run = DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=logical, run_type="scheduled",
+                         state=rng.choice(RUN_STATES), external_trigger=False, start_date=logical,
+                         end_date=logical + timedelta(minutes=30), data_interval_start=logical - timedelta(days=1),
+                         data_interval_end=logical, id=state.next_id("dag_runs"))
+            state.dag_runs[(dag_id, run_id)] = run
+            state.runs_by_dag[dag_id][run_id] = run
+            for t in task_ids:
+                ti_state = rng.choice(STATES)
+                add_task_instance(state, TaskInstance(
+                    dag_id=dag_id, dag_run_id=run_id, task_id=t, state=ti_state, try_number=1, max_tries=1,
+                    start_date=logical, end_date=logical + timedelta(minutes=1), duration=60.0,
+                    operator="BashOperator", id=state.next_id("task_instances")))
+    ensure_builtins(state)
+    return state
+
+
+CASES = [
+    ("runs of one DAG, state=failed", "get_dag_runs", "/api/v1/dags/dag_0500/dagRuns", "state=failed&limit=100"),
+    ("TIs of one run", "get_task_instances", "/api/v1/dags/dag_0500/dagRuns/scheduled__2024-02-01T00:00:00+00:00"
+     "/taskInstances", "limit=100"),
+    ("TIs of one DAG (~ run), state=failed", "get_task_instances", "/api/v1/dags/dag_0500/dagRuns/~/taskInstances",
+     "state=failed&limit=100"),
+    ("TIs of all DAGs, state=running", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "state=running&limit=100"),
+    ("runs of all DAGs (~), state=queued", "get_dag_runs", "/api/v1/dags/~/dagRuns", "state=queued&limit=100"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dags", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--tasks", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=30)
+    args = parser.parse_args()
+    run_scale(args.dags, args.runs, args.tasks, args.iterations)
+
+
+def run_scale(dags: int = 1000, runs: int = 100, tasks: int = 10, iterations: int = 30) -> None:
+    from benchmarks.bench import asgi_get
+    from mockflow import Settings, Store, create_app
+
+    gc.collect()
+    before = rss_mb()
+    started = time.perf_counter()
+    state = build_state(dags, runs, tasks)
+    built = time.perf_counter() - started
+    gc.collect()
+    tis = len(state.task_instances)
+    per_million = (rss_mb() - before) / (tis / 1_000_000)
+    print(f"\nscale: {dags} DAGs, {len(state.dag_runs)} runs, {tis} task instances built in {built:.1f} s; "
+          f"resident memory {per_million:.0f} MB per million task instances (one copy of the state)")
+    started = time.perf_counter()
+    store = Store(state)
+    print(f"Store() copying the seed for reset: {time.perf_counter() - started:.1f} s, "
+          f"resident now {rss_mb():.0f} MB")
+    app = create_app(Settings(), store=store)
+    timings: dict[str, list[float]] = {}
+
+    def timed(name: str, handler: Any) -> Any:
+        def wrapper(call: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return handler(call)
+            finally:
+                timings.setdefault(name, []).append(time.perf_counter() - t0)
+        return wrapper
+
+    for name, handler in list(app.pipeline.handlers.items()):
+        app.pipeline.handlers[name] = timed(name, handler)
+    print(f"{'filtered list, limit=100':42} {'handler med ms':>15} {'end-to-end med ms':>18} {'rows':>6}")
+    for label, operation, path, query in CASES:
+        timings.clear()
+        total: list[float] = []
+        rows = 0
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            status, body = asyncio.run(asgi_get(app, path, query))
+            total.append(time.perf_counter() - t0)
+            if status != 200:
+                raise SystemExit(f"{path}?{query}: {status} {body[:300]!r}")
+            rows = body.count(b'"dag_id"')
+        handler_ms = statistics.median(timings[operation]) * 1000
+        print(f"{label:42} {handler_ms:15.2f} {statistics.median(total) * 1000:18.2f} {rows:6d}")
+
+
+if __name__ == "__main__":
+    main()
