@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -46,7 +47,7 @@ def write_audit_row(
     if event is None:
         return
     pairs = [*query, *((name, str(value)) for name, value in path.items())]
-    masked = _mask(pairs, path)
+    masked = _mask(pairs, state)
     execution_date = next((value for name, value in query if name == "execution_date"), None)
     row_id = state.next_id("event_logs")
     state.event_logs[row_id] = EventLog(
@@ -60,15 +61,54 @@ def write_audit_row(
     )
 
 
-def _mask(pairs: list[tuple[str, str]], path: dict[str, Any]) -> list[tuple[str, str]]:
-    # A variable whose key looks secret has its key masked in the row, like Airflow's masker does.
-    secret_key = is_sensitive(str(path.get("variable_key", "")))
+def _mask(pairs: list[tuple[str, str]], state: State) -> list[tuple[str, str]]:
+    """Airflow's secrets masker: a value under a sensitive name becomes ***, and any secret the
+    server has seen (connection passwords, sensitive extra values, values of variables with
+    sensitive keys) is replaced by *** wherever it appears in a value."""
+    secrets = _known_secrets(state)
+    pattern = re.compile("|".join(re.escape(secret) for secret in secrets)) if secrets else None
     masked = []
     for name, value in pairs:
-        if is_sensitive(name) or (secret_key and name == "variable_key"):
+        if is_sensitive(name):
             value = "***"
+        elif pattern is not None:
+            value = pattern.sub("***", value)
         masked.append((name, value))
     return masked
+
+
+def _known_secrets(state: State) -> list[str]:
+    secrets: set[str] = set()
+    for conn in state.connections.values():
+        if conn.password:
+            secrets.add(conn.password)
+        secrets.update(_sensitive_strings(conn.extra))
+    for variable in state.variables.values():
+        if variable.value and is_sensitive(variable.key):
+            secrets.add(variable.value)
+    return sorted(secrets, key=len, reverse=True)  # longest first, so a secret is masked whole
+
+
+def _sensitive_strings(extra: str | None) -> set[str]:
+    """String values under sensitive keys of a JSON extra (what `extra_dejson` registers)."""
+    try:
+        parsed = json.loads(extra) if extra else None
+    except ValueError:
+        return set()
+    found: set[str] = set()
+
+    def walk(item: Any, hidden: bool) -> None:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                walk(value, is_sensitive(str(key)))  # a dict's own keys decide, as in add_mask
+        elif isinstance(item, list):
+            for value in item:
+                walk(value, hidden)
+        elif hidden and isinstance(item, str) and item:
+            found.add(item)
+
+    walk(parsed, False)
+    return found
 
 
 def _safe_datetime(value: str | None) -> datetime | None:
