@@ -94,7 +94,7 @@ class Pipeline:
                 caller = authenticate(state, None, "none", now)
             else:
                 caller = authenticate(state, request.headers.get("authorization"), self.settings.auth, now)
-                authorize(caller, op.operation_id, valid.path)
+                authorize(caller, op.operation_id, valid.path, state)
             write_audit_row(state, op.operation_id, owner=caller.username, query=valid.raw_query,
                             path=valid.path, now=now)
             if handler is None:

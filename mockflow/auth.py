@@ -15,6 +15,7 @@ from typing import Any
 
 from mockflow.problems import PermissionDenied, Unauthenticated
 from mockflow.store.records import User
+from mockflow.store.security import record_login, user_for_login
 from mockflow.store.state import State
 
 READ, CREATE, EDIT, DELETE = "can_read", "can_create", "can_edit", "can_delete"
@@ -108,12 +109,17 @@ class Caller:
         return self.unrestricted or (action, resource) in self.permissions
 
     def can_on_dag(self, action: str, dag_id: str) -> bool:
+        """The global `DAGs` permission, or the DAG's own `DAG:<dag_id>` one."""
         return self.can(action, DAGS) or self.can(action, DAG_PREFIX + dag_id)
 
-    def can_on_some_dag(self, action: str) -> bool:
-        return self.unrestricted or any(
-            act == action and (res == DAGS or res.startswith(DAG_PREFIX)) for act, res in self.permissions
-        )
+    def can_on_some_dag(self, action: str, dag_ids: Iterable[str] | None = None) -> bool:
+        """Airflow's check when no DAG is named: the global permission, or the DAG-level one on at
+        least one of `dag_ids` (the DAGs that exist; None: any `DAG:` resource counts)."""
+        if self.can(action, DAGS):
+            return True
+        if dag_ids is None:
+            return any(act == action and res.startswith(DAG_PREFIX) for act, res in self.permissions)
+        return bool(self.dag_filter(action, dag_ids))
 
     def dag_filter(self, action: str, dag_ids: Iterable[str]) -> list[str]:
         """The DAG ids this caller may see (READ) or change (EDIT), in the given order."""
@@ -121,12 +127,20 @@ class Caller:
             return list(dag_ids)
         return [dag_id for dag_id in dag_ids if (action, DAG_PREFIX + dag_id) in self.permissions]
 
+    def visible_dag_ids(self, dag_ids: Iterable[str]) -> list[str]:
+        """What `GET /dags` lists: DAGs the caller may read or edit."""
+        if self.can(READ, DAGS) or self.can(EDIT, DAGS):
+            return list(dag_ids)
+        allowed = {res[len(DAG_PREFIX):] for act, res in self.permissions
+                   if act in (READ, EDIT) and res.startswith(DAG_PREFIX)}
+        return [dag_id for dag_id in dag_ids if dag_id in allowed]
+
 
 UNRESTRICTED = Caller(username="admin", permissions=frozenset(), unrestricted=True)
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
@@ -137,24 +151,26 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 
 
 def authenticate(state: State, header: str | None, mode: str, now: Any) -> Caller:
-    """Checks credentials and, like Airflow, counts the login on the user's record."""
+    """Checks credentials and, like Airflow, counts the attempt on the user's record.
+
+    An empty username or password is refused before any lookup (nothing counted); an unknown or
+    inactive user is refused without counting; a wrong password counts a failed login.
+    """
     if mode == "none":
         return UNRESTRICTED
     if mode == "deny":
         raise Unauthenticated()
     credentials = parse_basic(header)
-    if credentials is None:
+    if credentials is None or not credentials[0] or not credentials[1]:
         raise Unauthenticated()
-    username, password = credentials
-    user = state.users.get(username.lower())
+    login, password = credentials
+    user = user_for_login(state, login)
     if user is None or not user.active:
         raise Unauthenticated()
     if user.password is None or user.password != password:
-        user.fail_login_count = (user.fail_login_count or 0) + 1
+        record_login(user, False, now)
         raise Unauthenticated()
-    user.login_count = (user.login_count or 0) + 1
-    user.fail_login_count = 0
-    user.last_login = now
+    record_login(user, True, now)
     return Caller(username=user.username, permissions=permissions_of(state, user))
 
 
@@ -167,11 +183,12 @@ def permissions_of(state: State, user: User) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any]) -> None:
+def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any], state: State | None = None) -> None:
     """403 unless the caller holds every permission the operation needs.
 
-    A requirement on `DAGs` is met by the global permission or by `DAG:<dag_id>` for the path's
-    DAG; without a concrete DAG id (none, or `~`) access to at least one DAG is enough.
+    A requirement on `DAGs` is met by the global permission or by `DAG:<root dag id>` for the
+    path's DAG; without a concrete DAG id (none, or `~`) access to at least one existing DAG is
+    enough (edit access for anything but reading). `state` tells which DAGs exist and their roots.
     """
     if caller.unrestricted:
         return
@@ -180,8 +197,16 @@ def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any]) -> Non
         if resource != DAGS:
             allowed = caller.can(action, resource)
         elif dag_id is None or dag_id == "~":
-            allowed = caller.can_on_some_dag(action)
+            some = action if action == READ else EDIT
+            allowed = caller.can(action, DAGS) or caller.can_on_some_dag(
+                some, None if state is None else state.dags)
         else:
-            allowed = caller.can_on_dag(action, str(dag_id))
+            allowed = caller.can_on_dag(action, _root_dag_id(state, str(dag_id)))
         if not allowed:
             raise PermissionDenied()
+
+
+def _root_dag_id(state: State | None, dag_id: str) -> str:
+    """Subdags (`parent.child`) are governed by their root DAG's permissions."""
+    dag = state.dags.get(dag_id) if state is not None and "." in dag_id else None
+    return (dag.root_dag_id or dag_id) if dag is not None else dag_id

@@ -17,21 +17,36 @@ DEFAULT_ACTIONS = (
     "mulnotificationsent", "mulnotificationsentfalse",
 )
 
-R, C, E, D = "can_read", "can_create", "can_edit", "can_delete"
-_VIEWER_READS = ("DAG Code", "Audit Logs", "ImportError", "DAG Warnings", "Datasets", "Plugins", "Task Logs")
+R, C, E, D, M = "can_read", "can_create", "can_edit", "can_delete", "menu_access"
+CRUDM = (C, R, E, D, M)
 
 
 def _grants(table: Mapping[str, tuple[str, ...]]) -> list[tuple[str, str]]:
     return [(action, resource) for resource, actions in table.items() for action in actions]
 
 
-# The API-relevant permissions of Airflow 2.5.3's default roles (behaviour reference, 0.3).
-_VIEWER = {"DAGs": (R,), "DAG Runs": (R,), "Task Instances": (R,), "XComs": (R,),
-           **{resource: (R,) for resource in _VIEWER_READS}}
-_USER = {**_VIEWER, "DAGs": (R, E, D), "DAG Runs": (R, C, E, D), "Task Instances": (R, C, E, D)}
-_OP = {**_USER, "XComs": (R, D), "Configurations": (R,), "Connections": (R, C, E, D), "Pools": (R, C, E, D),
-       "Variables": (R, C, E, D), "Providers": (R,)}
-_ADMIN = {**_OP, "XComs": (R, C, D), "Roles": (R, C, E, D), "Users": (R, C, E, D), "Permissions": (R,)}
+# The permissions of Airflow 2.5.3's default roles, menus included (what GET /roles/{name} lists).
+_VIEWER = {
+    "My Password": (E, R), "My Profile": (E, R), "DAG Runs": (R, M), "Browse": (M,), "Jobs": (R, M),
+    "Audit Logs": (R, M), "Task Instances": (R, M), "SLA Misses": (R, M), "Plugins": (R, M), "XComs": (R,),
+    "DAG Dependencies": (M, R), "DAGs": (M, R), "Datasets": (M, R), "Documentation": (M,), "Docs": (M,),
+    "ImportError": (R,), "DAG Code": (R,), "DAG Warnings": (R,), "Task Logs": (R,), "Website": (R,),
+}
+_USER = {**_VIEWER, "DAG Runs": CRUDM, "Task Instances": CRUDM, "DAGs": (M, R, E, D)}
+_OP = {**_USER, "Variables": CRUDM, "Admin": (M,), "Configurations": (R, M), "Connections": CRUDM,
+       "Providers": (R,), "Pools": CRUDM, "XComs": (R, D, M)}
+_ADMIN = {
+    "Passwords": (E, R), **_OP, "Users": (C, R, E, D), "List Users": (M,), "Security": (M,),
+    "Roles": (C, R, E, D), "List Roles": (M,), "User Stats Chart": (R,), "User's Statistics": (M,),
+    "Permissions": (R,), "Actions": (M,), "View Menus": (R,), "Resources": (M,), "Permission Views": (R,),
+    "Permission Pairs": (M,), "Task Instances": (*CRUDM, "clear", "set_failed", "set_retry", "set_running",
+                                                 "set_skipped", "set_success"),
+    "Task Reschedules": (R, M), "Triggers": (R, M), "Providers": (R, M),
+    "SLA Misses": (R, M, "muldelete", "mulemailsent", "mulemailsentfalse", "mulnotificationsent",
+                   "mulnotificationsentfalse"),
+    "XComs": (C, R, D, M),
+}
+# In Airflow's creation order, which gives their ids (Admin 1, Public 2, Viewer 3, User 4, Op 5).
 DEFAULT_ROLES: dict[str, list[tuple[str, str]]] = {
     "Admin": _grants(_ADMIN),
     "Public": [],
@@ -41,15 +56,19 @@ DEFAULT_ROLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+def ensure_default_roles(state: State) -> None:
+    for name, permissions in DEFAULT_ROLES.items():
+        if name not in state.roles:
+            state.roles[name] = Role(name, list(permissions), id=state.next_id("roles"))
+
+
 def ensure_builtins(state: State) -> None:
     if DEFAULT_POOL not in state.pools:
         state.pools = {DEFAULT_POOL: Pool(DEFAULT_POOL, 128, "Default pool", id=state.next_id("pools")),
                        **state.pools}
     if not state.actions:
         state.actions.extend(DEFAULT_ACTIONS)
-    for name, permissions in DEFAULT_ROLES.items():
-        if name not in state.roles:
-            state.roles[name] = Role(name, list(permissions), id=state.next_id("roles"))
+    ensure_default_roles(state)
     if not state.users:
         created = datetime(2024, 1, 1, tzinfo=UTC)
         state.users["admin"] = User("admin", "admin@example.com", "Admin", "User", roles=["Admin"],
