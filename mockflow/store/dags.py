@@ -1,4 +1,4 @@
-"""DAGs and their tasks: reading `dags/<dag_id>` fixture files (with runs, task instances, XComs, logs).
+"""DAGs and their tasks: fixture reading, wire shapes, file tokens, selection, pausing and deletion.
 
 A DAG file is the DAG-details object as `GET /dags/{dag_id}/details` returns it, plus the other
 `GET /dags/{dag_id}` fields, `tasks` (as `GET /dags/{dag_id}/tasks` returns them), an optional
@@ -8,11 +8,22 @@ those with optional `xcom_entries` and `logs`). Mock-only settings sit under `x-
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar
 
+from mockflow.problems import AlreadyExists, BadRequest, NotFound
+from mockflow.store.bodies import MISSING, load_errors
+from mockflow.store.datasets import forget_dags, reflect_dag
 from mockflow.store.records import Dag, DagRun, LogChunk, Task, TaskInstance, XCom
 from mockflow.store.state import JSON, State
-from mockflow.wire import parse_datetime
+from mockflow.wire import iso, parse_datetime
+
+K = TypeVar("K")
 
 # DAG fields that have a typed home in `Dag`; everything else stays in `Dag.wire`.
 _TYPED_DAG_FIELDS = frozenset({
@@ -25,6 +36,7 @@ _TYPED_DAG_FIELDS = frozenset({
 def load_dag(state: State, data: Any, source: str) -> None:
     dag = dag_from_wire(data)
     state.dags[dag.dag_id] = dag
+    reflect_dag(state, dag, parse_datetime(data.get("last_parsed_time")))
     for run_data in data.get("dag_runs") or []:
         load_dag_run(state, dag, run_data)
 
@@ -35,7 +47,7 @@ def dag_from_wire(data: JSON) -> Dag:
     return Dag(
         dag_id=data["dag_id"],
         fileloc=data.get("fileloc") or f"/opt/airflow/dags/{data['dag_id']}.py",
-        is_paused=bool(data.get("is_paused", True)),
+        is_paused=_paused(data.get("is_paused", True)),
         is_active=bool(data.get("is_active", True)),
         is_subdag=bool(data.get("is_subdag", False)),
         root_dag_id=data.get("root_dag_id"),
@@ -56,6 +68,10 @@ def dag_from_wire(data: JSON) -> Dag:
     )
 
 
+def _paused(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
 def task_from_wire(data: JSON) -> Task:
     mock = data.get("x-mockflow") or {}
     class_ref = data.get("class_ref") or {}
@@ -68,7 +84,8 @@ def task_from_wire(data: JSON) -> Task:
         retries=int(data.get("retries") or 0),
         priority_weight=int(data.get("priority_weight") or 1),
         weight_rule=data.get("weight_rule") or "downstream",
-        operator_class=mock.get("operator") or class_ref.get("class_name") or data.get("operator_name") or "BaseOperator",
+        operator_class=(mock.get("operator") or class_ref.get("class_name") or data.get("operator_name")
+                        or "BaseOperator"),
         start_date=parse_datetime(data.get("start_date")),
         end_date=parse_datetime(data.get("end_date")),
         is_mapped=bool(data.get("is_mapped", False)),
@@ -153,3 +170,334 @@ def add_task_instance(state: State, ti: TaskInstance) -> None:
     """Stores a task instance under its key and in its run's index (the only way TIs enter the store)."""
     state.task_instances[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)] = ti
     state.tis_by_run[(ti.dag_id, ti.dag_run_id)][(ti.task_id, ti.map_index)] = ti
+
+
+# --- file tokens ----------------------------------------------------------------------------------
+# Airflow signs `fileloc` with its secret key (itsdangerous). mockflow's token is the URL-safe
+# base64 of `fileloc` and a keyed hash of it: opaque to clients, stable across restarts, and any
+# change to it is detected. A token recorded from a real server (a fixture's `file_token`) is
+# accepted too, for the DAG that carries it.
+
+_TOKEN_KEY = b"mockflow/dagSources/file_token"
+
+
+def file_token(fileloc: str) -> str:
+    payload = base64.urlsafe_b64encode(fileloc.encode()).rstrip(b"=").decode()
+    return f"{payload}.{_signature(fileloc)}"
+
+
+def _signature(fileloc: str) -> str:
+    digest = hmac.new(_TOKEN_KEY, fileloc.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def fileloc_of_token(state: State, token: str) -> str | None:
+    """The file a token names, or None when it is not a token mockflow (or a fixture) handed out."""
+    payload, _, signature = token.rpartition(".")
+    try:
+        fileloc = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        fileloc = None
+    if fileloc is not None and hmac.compare_digest(signature.encode(), _signature(fileloc).encode()):
+        return fileloc
+    return next((dag.fileloc for dag in state.dags.values() if dag.wire.get("file_token") == token), None)
+
+
+def dag_source(state: State, fileloc: str) -> str | None:
+    """The text of a DAG file (every DAG of a file shares it), or None when no DAG comes from it."""
+    return next((dag.source for dag in state.dags.values() if dag.fileloc == fileloc and dag.source is not None),
+                None)
+
+
+# --- wire -----------------------------------------------------------------------------------------
+
+# DAG-object fields mockflow only echoes from the fixture, with what an absent one means.
+_DAG_ECHOED: JSON = {
+    "last_parsed_time": None, "last_pickled": None, "last_expired": None, "scheduler_lock": None, "pickle_id": None,
+    "default_view": "grid", "has_task_concurrency_limits": False, "next_dagrun": None,
+    "next_dagrun_data_interval_start": None, "next_dagrun_data_interval_end": None, "next_dagrun_create_after": None,
+}
+# DAG-details fields likewise. `timezone` is the Python repr the real server sends.
+_DETAILS_ECHOED: JSON = {
+    "catchup": True, "dag_run_timeout": None, "default_view": "grid", "doc_md": None, "is_paused_upon_creation": None,
+    "last_parsed": None, "orientation": "LR", "params": {}, "pickle_id": None, "render_template_as_native_obj": False,
+    "timezone": "Timezone('UTC')",
+}
+_DATETIME_FIELDS = frozenset({
+    "last_parsed_time", "last_pickled", "last_expired", "last_parsed", "next_dagrun", "next_dagrun_data_interval_start",
+    "next_dagrun_data_interval_end", "next_dagrun_create_after",
+})
+
+
+def _echoed(dag: Dag, defaults: JSON) -> JSON:
+    out: JSON = {}
+    for name, default in defaults.items():
+        value = dag.wire.get(name, default)
+        out[name] = iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value
+    return out
+
+
+def has_import_errors(state: State, dag: Dag) -> bool:
+    """As loaded, or because an import error names the DAG's file now."""
+    return dag.has_import_errors or any(error.filename == dag.fileloc for error in state.import_errors.values())
+
+
+def dag_to_wire(state: State, dag: Dag) -> JSON:
+    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+    return {
+        "dag_id": dag.dag_id,
+        "root_dag_id": dag.root_dag_id,
+        "is_paused": dag.is_paused,
+        "is_active": dag.is_active,
+        "is_subdag": dag.is_subdag,
+        "fileloc": dag.fileloc,
+        "file_token": file_token(dag.fileloc),
+        "owners": list(dag.owners),
+        "description": dag.description,
+        "schedule_interval": dag.schedule_interval,
+        "timetable_description": dag.timetable_description,
+        "tags": [{"name": tag} for tag in dag.tags],
+        "max_active_tasks": dag.max_active_tasks,
+        "max_active_runs": dag.max_active_runs,
+        "has_import_errors": has_import_errors(state, dag),
+        **_echoed(dag, _DAG_ECHOED),
+    }
+
+
+def dag_details_to_wire(dag: Dag) -> JSON:
+    """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
+    `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
+    spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
+    return {
+        "dag_id": dag.dag_id,
+        "is_paused": dag.is_paused,
+        "is_active": dag.is_active,
+        "is_subdag": dag.is_subdag,
+        "fileloc": dag.fileloc,
+        "file_token": file_token(dag.fileloc),
+        "owners": list(dag.owners),
+        "description": dag.description,
+        "schedule_interval": dag.schedule_interval,
+        "tags": [{"name": tag} for tag in dag.tags],
+        "max_active_tasks": dag.max_active_tasks,
+        "max_active_runs": dag.max_active_runs,
+        "concurrency": dag.max_active_tasks,
+        "start_date": iso(dag.start_date),
+        "end_date": iso(dag.end_date),
+        **_echoed(dag, _DETAILS_ECHOED),
+    }
+
+
+_TASK_DEFAULTS: JSON = {
+    "owner": "airflow", "trigger_rule": "all_success", "extra_links": [], "depends_on_past": False,
+    "wait_for_downstream": False, "execution_timeout": None,
+    "retry_delay": {"__type": "TimeDelta", "days": 0, "seconds": 300, "microseconds": 0},
+    "retry_exponential_backoff": False, "ui_color": "#fff", "ui_fgcolor": "#000", "template_fields": [], "params": {},
+}
+_MODULES = {
+    "BashOperator": "airflow.operators.bash", "PythonOperator": "airflow.operators.python",
+    "BranchPythonOperator": "airflow.operators.python", "EmptyOperator": "airflow.operators.empty",
+    "_PythonDecoratedOperator": "airflow.decorators.python", "SubDagOperator": "airflow.operators.subdag",
+    "TriggerDagRunOperator": "airflow.operators.trigger_dagrun",
+}
+
+
+def task_to_wire(dag: Dag, task: Task) -> JSON:
+    """A task as `GET /dags/{dag_id}/tasks` shows it: the counts are floats on the real server."""
+    wire: JSON = {**_TASK_DEFAULTS, **task.wire}
+    class_name = task.operator_class
+    wire.setdefault("class_ref", {"class_name": class_name, "module_path": _MODULES.get(class_name,
+                                                                                      "airflow.models.baseoperator")})
+    wire.setdefault("operator_name", "@task" if class_name == "_PythonDecoratedOperator" else class_name)
+    wire.update(
+        task_id=task.task_id,
+        downstream_task_ids=list(task.downstream_task_ids),
+        pool=task.pool,
+        pool_slots=float(task.pool_slots),
+        queue=task.queue,
+        retries=float(task.retries),
+        priority_weight=float(task.priority_weight),
+        weight_rule=task.weight_rule,
+        start_date=iso(task.start_date or dag.start_date),
+        end_date=iso(task.end_date),
+        is_mapped=task.is_mapped,
+    )
+    wire.pop("sub_dag", None)  # never sent by the real server
+    return wire
+
+
+# --- selecting DAGs -----------------------------------------------------------------------------------
+
+def like_matcher(pattern: str) -> Callable[[str], bool]:
+    """SQL `ILIKE '%pattern%'`: a case-insensitive substring in which `%` and `_` stay wildcards.
+
+    The pieces between `%`s are found one after the other, each as early as possible (which is
+    exact for a pattern wrapped in `%`), so no pattern can make the match backtrack for long.
+    """
+    pieces = [re.compile("".join("." if c == "_" else re.escape(c) for c in piece), re.DOTALL)
+              for piece in pattern.lower().split("%") if piece]
+
+    def matches(value: str) -> bool:
+        text, position = value.lower(), 0
+        for piece in pieces:
+            found = piece.search(text, position)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+    return matches
+
+
+def select_dags(state: State, *, visible: Iterable[str], only_active: bool, dag_id_pattern: str | None,
+                tags: Sequence[str] | None) -> list[Dag]:
+    """The DAGs a list (or a bulk PATCH) works on, always by ascending dag_id; subdags never."""
+    matches = like_matcher(dag_id_pattern) if dag_id_pattern else None
+    wanted_tags = set(tags or ())
+    rows = []
+    for dag_id in visible:
+        dag = state.dags[dag_id]
+        if dag.is_subdag or (only_active and not dag.is_active):
+            continue
+        if matches is not None and not matches(dag_id):
+            continue
+        if wanted_tags and wanted_tags.isdisjoint(dag.tags):
+            continue
+        rows.append(dag)
+    return sorted(rows, key=lambda dag: dag.dag_id)
+
+
+# --- changing DAGs ------------------------------------------------------------------------------------
+
+def check_patch_body(body: JSON, update_mask: Sequence[str] | None) -> None:
+    """The checks the real server makes on a DAG PATCH body before it looks for the DAG(s)."""
+    error = load_errors(body, ("is_paused",))
+    if error is not None:
+        raise BadRequest(error)
+    if update_mask:
+        if list(update_mask) != ["is_paused"]:
+            raise BadRequest("Only `is_paused` field can be updated through the REST API")
+        paused_value(body)
+
+
+def paused_value(body: JSON) -> bool | None:
+    if "is_paused" not in body:
+        # The real server crashes here (KeyError, 500 HTML); docs/differences.md.
+        raise BadRequest(str({"is_paused": [MISSING]}))
+    value: bool | None = body["is_paused"]
+    return value
+
+
+def set_paused(dags: Iterable[Dag], value: bool | None) -> None:
+    for dag in dags:
+        dag.is_paused = value
+
+
+def delete_dag(state: State, dag_id: str) -> None:
+    """Removes the DAG, its subdags and every row that carries their ids (runs, task instances,
+    XComs, logs, warnings, dataset references), and the import errors of its file. Audit logs stay."""
+    if any(ti.state == "running" for ti in _task_instances_of(state, dag_id)):
+        raise AlreadyExists(f"Task instances of dag with id: '{dag_id}' are still running")
+    dag = state.dags.get(dag_id)
+    if dag is None:
+        raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
+    doomed = {dag_id} | {other.dag_id for other in state.dags.values()
+                         if other.is_subdag and other.dag_id.startswith(dag_id + ".")}
+    for gone in doomed:
+        _hand_over_source(state, state.dags.pop(gone))
+        state.runs_by_dag.pop(gone, None)
+    _drop(state.dag_runs, lambda key: key[0] in doomed)
+    _drop(state.tis_by_run, lambda key: key[0] in doomed)
+    _drop(state.task_instances, lambda key: key[0] in doomed)
+    _drop(state.xcoms, lambda key: key[0] in doomed)
+    _drop(state.logs, lambda key: key[0] in doomed)
+    state.dag_warnings = [warning for warning in state.dag_warnings if warning.dag_id not in doomed]
+    _drop(state.import_errors, lambda key: state.import_errors[key].filename == dag.fileloc)
+    forget_dags(state, doomed)
+    if dag.is_subdag and "." in dag_id:
+        _drop_subdag_operator_runs(state, *dag_id.rsplit(".", 1))
+
+
+def _hand_over_source(state: State, dag: Dag) -> None:
+    """The file's text is stored per file on Airflow, not per DAG: a DAG left in the same file keeps it."""
+    heir = next((other for other in state.dags.values() if other.fileloc == dag.fileloc and other.source is None),
+                None)
+    if dag.source is not None and heir is not None and dag_source(state, dag.fileloc) is None:
+        heir.source = dag.source
+
+
+def _drop_subdag_operator_runs(state: State, parent_id: str, task_id: str) -> None:
+    """Deleting a subdag also deletes the parent's task instances of the SubDagOperator that runs it."""
+    _drop(state.task_instances, lambda key: key[0] == parent_id and key[2] == task_id)
+    for run_key, tis in state.tis_by_run.items():
+        if run_key[0] == parent_id:
+            _drop(tis, lambda key: key[0] == task_id)
+    _drop(state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
+    _drop(state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
+
+
+def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
+    for run_id in state.runs_by_dag.get(dag_id, {}):
+        yield from state.tis_by_run.get((dag_id, run_id), {}).values()
+
+
+def _drop(table: dict[K, Any], doomed: Callable[[K], bool]) -> None:
+    for key in [key for key in table if doomed(key)]:
+        del table[key]
+
+
+# --- ordering tasks -------------------------------------------------------------------------------------
+# `GET /dags/{dag_id}/tasks?order_by=` sorts by any attribute of the operator objects (Python's
+# `sorted` with `attrgetter`). An unknown attribute is a 400 with Python's AttributeError text;
+# values Python cannot compare (None, dicts) crash the real server, and are a 400 here.
+
+def order_tasks(dag: Dag, order_by: str | None) -> list[Task]:
+    order_by = "task_id" if order_by is None else order_by
+    name = order_by.lstrip("-")
+    tasks = list(dag.tasks.values())
+    keys = {task.task_id: _task_attribute(dag, task, name) for task in tasks}
+    try:
+        return sorted(tasks, key=lambda task: keys[task.task_id], reverse=order_by.startswith("-"))
+    except TypeError as error:
+        raise BadRequest(str(error)) from None
+
+
+def _task_attribute(dag: Dag, task: Task, dotted: str) -> Any:
+    first, *rest = dotted.split(".")
+    attributes = _task_attributes(dag, task)
+    if first not in attributes:
+        owner = "MappedOperator" if task.is_mapped else "SerializedBaseOperator"
+        raise BadRequest(f"'{owner}' object has no attribute '{first}'")
+    value = attributes[first]
+    for part in rest:
+        if not hasattr(value, part):
+            raise BadRequest(f"'{type(value).__name__}' object has no attribute '{part}'")
+        value = getattr(value, part)
+    return value
+
+
+def _task_attributes(dag: Dag, task: Task) -> dict[str, Any]:
+    """The task's attributes as Python values (what the real server sorts)."""
+    wire = task_to_wire(dag, task)
+    values: dict[str, Any] = {name: _python_value(name, value) for name, value in wire.items() if name != "class_ref"}
+    values["downstream_task_ids"] = set(task.downstream_task_ids)
+    values["template_fields"] = tuple(wire.get("template_fields") or ())
+    values.update(
+        dag_id=dag.dag_id,
+        upstream_task_ids={other.task_id for other in dag.tasks.values() if task.task_id in other.downstream_task_ids},
+        label=task.task_id.rsplit(".", 1)[-1],
+        task_type=task.operator_class,
+        do_xcom_push=True,
+        email=None,
+        doc_md=None,
+        max_active_tis_per_dag=None,
+    )
+    return values
+
+
+def _python_value(name: str, value: Any) -> Any:
+    if name in ("start_date", "end_date"):
+        return parse_datetime(value)
+    if isinstance(value, dict) and value.get("__type") == "TimeDelta":
+        return timedelta(days=value["days"], seconds=value["seconds"], microseconds=value["microseconds"])
+    return value

@@ -1,15 +1,177 @@
-"""Placeholder until the DAG domain lands."""
-from typing import Any
-from mockflow.store.state import State
+"""Datasets and dataset events: fixture reading, the references between datasets and DAGs, wire shapes.
 
+A dataset knows which DAGs are scheduled on it (`consuming_dags`) and which tasks produce it
+(`producing_tasks`). Both come from `datasets` fixture items and from the DAG files
+(`x-mockflow.dataset_triggers`, a task's `x-mockflow.outlets`); `reflect_dag` keeps the two
+sides in step when a DAG is loaded, and `forget_dags` drops a deleted DAG's references (the
+datasets themselves stay, as on Airflow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mockflow.store.records import Dag, DagRun, Dataset, DatasetEvent, DatasetReference
+from mockflow.store.state import JSON, State
+from mockflow.wire import iso, parse_datetime
+
+# What a fixture item without timestamps gets (fixtures have no clock; any fixed instant will do).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- fixtures ---------------------------------------------------------------------------------
 
 def load_datasets(state: State, data: Any, source: str) -> None:
-    pass
+    for item in data:
+        existing = dataset_by_uri(state, item["uri"])
+        dataset_id = int(item.get("id") or (existing.id if existing else state.next_id("datasets")))
+        state.note_id("datasets", dataset_id)
+        if existing is not None and existing.id != dataset_id:
+            del state.datasets[existing.id]
+        created = parse_datetime(item.get("created_at")) or EPOCH
+        state.datasets[dataset_id] = Dataset(
+            id=dataset_id,
+            uri=item["uri"],
+            extra=dict(item.get("extra") or {}),
+            created_at=created,
+            updated_at=parse_datetime(item.get("updated_at")) or created,
+            consuming_dags={ref["dag_id"]: _reference(ref, created) for ref in item.get("consuming_dags") or []},
+            producing_tasks={(ref["dag_id"], ref["task_id"]): _reference(ref, created)
+                             for ref in item.get("producing_tasks") or []},
+        )
+
+
+def _reference(data: JSON, default: datetime) -> DatasetReference:
+    created = parse_datetime(data.get("created_at")) or default
+    return DatasetReference(created_at=created, updated_at=parse_datetime(data.get("updated_at")) or created)
 
 
 def load_dataset_events(state: State, data: Any, source: str) -> None:
-    pass
+    for item in data:
+        event_id = int(item.get("id") or state.next_id("dataset_events"))
+        state.note_id("dataset_events", event_id)
+        state.dataset_events[event_id] = DatasetEvent(
+            id=event_id,
+            dataset_id=int(item["dataset_id"]),
+            timestamp=parse_datetime(item["timestamp"]) or EPOCH,
+            extra=dict(item.get("extra") or {}),
+            source_dag_id=item.get("source_dag_id"),
+            source_task_id=item.get("source_task_id"),
+            source_run_id=item.get("source_run_id"),
+            source_map_index=int(item.get("source_map_index", -1) if item.get("source_map_index") is not None else -1),
+            created_dagruns=[(run["dag_id"], run["dag_run_id"]) for run in item.get("created_dagruns") or []],
+        )
 
 
-def load_dag(state: State, data: Any, source: str) -> None:
-    pass
+# --- references between datasets and DAGs ----------------------------------------------------------
+
+def dataset_by_uri(state: State, uri: str) -> Dataset | None:
+    return next((dataset for dataset in state.datasets.values() if dataset.uri == uri), None)
+
+
+def ensure_dataset(state: State, uri: str, when: datetime) -> Dataset:
+    """The dataset with this URI, created (as the DAG processor does) when a DAG names an unknown one."""
+    dataset = dataset_by_uri(state, uri)
+    if dataset is None:
+        dataset = Dataset(id=state.next_id("datasets"), uri=uri, created_at=when, updated_at=when)
+        state.datasets[dataset.id] = dataset
+    return dataset
+
+
+def reflect_dag(state: State, dag: Dag, when: datetime | None = None) -> None:
+    """Makes the DAG's declared triggers and outlets, and the datasets' references to it, agree."""
+    for uri in dag.dataset_triggers:
+        dataset = ensure_dataset(state, uri, when or EPOCH)
+        dataset.consuming_dags.setdefault(dag.dag_id, _new_reference(dataset, when))
+    for task in dag.tasks.values():
+        for uri in task.outlets:
+            dataset = ensure_dataset(state, uri, when or EPOCH)
+            dataset.producing_tasks.setdefault((dag.dag_id, task.task_id), _new_reference(dataset, when))
+    datasets = sorted(state.datasets.values(), key=lambda d: d.id)
+    dag.dataset_triggers = [d.uri for d in datasets if dag.dag_id in d.consuming_dags]
+    for task in dag.tasks.values():
+        task.outlets = [d.uri for d in datasets if (dag.dag_id, task.task_id) in d.producing_tasks]
+
+
+def _new_reference(dataset: Dataset, when: datetime | None) -> DatasetReference:
+    instant = when or dataset.created_at or EPOCH
+    return DatasetReference(created_at=instant, updated_at=instant)
+
+
+def forget_dags(state: State, dag_ids: Iterable[str]) -> None:
+    """Drops every reference to these DAGs (deleting a DAG keeps its datasets and their events)."""
+    gone = set(dag_ids)
+    for dataset in state.datasets.values():
+        dataset.consuming_dags = {k: v for k, v in dataset.consuming_dags.items() if k not in gone}
+        dataset.producing_tasks = {k: v for k, v in dataset.producing_tasks.items() if k[0] not in gone}
+    for event in state.dataset_events.values():
+        # The runs an event created are deleted with their DAG, and so is the association row.
+        event.created_dagruns = [run for run in event.created_dagruns if run[0] not in gone]
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+EVENT_FILTERS = ("dataset_id", "source_dag_id", "source_task_id", "source_run_id", "source_map_index")
+
+
+def filter_events(state: State, query: Mapping[str, Any]) -> list[DatasetEvent]:
+    """Exact filters; like Airflow, a falsy value (0, empty string) filters nothing."""
+    rows = list(state.dataset_events.values())
+    for name in EVENT_FILTERS:
+        wanted = query.get(name)
+        if wanted:
+            rows = [row for row in rows if getattr(row, name) == wanted]
+    return rows
+
+
+# --- wire ---------------------------------------------------------------------------------------
+
+def dataset_to_wire(dataset: Dataset) -> JSON:
+    return {
+        "id": dataset.id,
+        "uri": dataset.uri,
+        "extra": dataset.extra,
+        "created_at": iso(dataset.created_at),
+        "updated_at": iso(dataset.updated_at),
+        "consuming_dags": [
+            {"dag_id": dag_id, "created_at": iso(ref.created_at), "updated_at": iso(ref.updated_at)}
+            for dag_id, ref in dataset.consuming_dags.items()
+        ],
+        "producing_tasks": [
+            {"dag_id": dag_id, "task_id": task_id, "created_at": iso(ref.created_at), "updated_at": iso(ref.updated_at)}
+            for (dag_id, task_id), ref in dataset.producing_tasks.items()
+        ],
+    }
+
+
+def dataset_event_to_wire(state: State, event: DatasetEvent) -> JSON:
+    dataset = state.datasets.get(event.dataset_id)
+    runs = (state.dag_runs.get(key) for key in event.created_dagruns)
+    return {
+        "id": event.id,
+        "dataset_id": event.dataset_id,
+        "dataset_uri": dataset.uri if dataset is not None else "",
+        "extra": event.extra,
+        "source_dag_id": event.source_dag_id,
+        "source_task_id": event.source_task_id,
+        "source_run_id": event.source_run_id,
+        "source_map_index": event.source_map_index,
+        "created_dagruns": [basic_dag_run_to_wire(run) for run in runs if run is not None],
+        "timestamp": iso(event.timestamp),
+    }
+
+
+def basic_dag_run_to_wire(run: DagRun) -> JSON:
+    """The short run object that dataset events list (`BasicDAGRun`)."""
+    return {
+        "dag_id": run.dag_id,
+        "dag_run_id": run.dag_run_id,
+        "logical_date": iso(run.logical_date),
+        "start_date": iso(run.start_date),
+        "end_date": iso(run.end_date),
+        "state": run.state,
+        "data_interval_start": iso(run.data_interval_start),
+        "data_interval_end": iso(run.data_interval_end),
+    }

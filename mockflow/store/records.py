@@ -118,7 +118,7 @@ class Task:
 class Dag:
     dag_id: str
     fileloc: str
-    is_paused: bool = True
+    is_paused: bool | None = True  # the column is nullable and PATCH accepts null
     is_active: bool = True
     is_subdag: bool = False
     root_dag_id: str | None = None
@@ -208,12 +208,24 @@ class LogChunk:
 
 
 @dataclass(slots=True)
+class DatasetReference:
+    """When a DAG started consuming, or a task producing, a dataset (the reference rows' timestamps)."""
+
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
 class Dataset:
     id: int
     uri: str
     extra: JSON = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # dag_id -> reference: the DAGs scheduled on this dataset
+    consuming_dags: dict[str, DatasetReference] = field(default_factory=dict)
+    # (dag_id, task_id) -> reference: the tasks that have it as an outlet
+    producing_tasks: dict[tuple[str, str], DatasetReference] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,110 @@
+"""DAGs, their tasks and their source files: get_dags, patch_dags, get_dag, patch_dag, delete_dag,
+get_dag_details, get_tasks, get_task, get_dag_source."""
+
+from __future__ import annotations
+
+from mockflow.api.context import NO_CONTENT, Call, Reply
+from mockflow.api.negotiation import best_match
+from mockflow.auth import EDIT, READ
+from mockflow.pagination import page
+from mockflow.problems import NotFound
+from mockflow.store import dags as store
+from mockflow.store.records import Dag, Task
+from mockflow.store.state import JSON
+
+TEXT, JSON_TYPE = "text/plain", "application/json"
+
+
+def get_dags(call: Call) -> JSON:
+    # `order_by` is declared but ignored by the real server: always ascending dag_id.
+    rows = _select(call, call.caller.dag_filter(READ, call.state.dags), call.query.get("dag_id_pattern"))
+    return _collection(call, rows, page(rows, call.query))
+
+
+def patch_dags(call: Call) -> JSON:
+    update_mask = call.query.get("update_mask")
+    store.check_patch_body(call.body, update_mask)
+    pattern = call.query["dag_id_pattern"]
+    rows = _select(call, call.caller.dag_filter(EDIT, call.state.dags), "%" if pattern == "~" else pattern)
+    chosen = page(rows, call.query)  # only the answered page is changed
+    store.set_paused(chosen, store.paused_value(call.body))
+    return _collection(call, rows, chosen)
+
+
+def get_dag(call: Call) -> JSON:
+    return store.dag_to_wire(call.state, _dag(call))
+
+
+def patch_dag(call: Call) -> JSON:
+    store.check_patch_body(call.body, call.query.get("update_mask"))
+    dag_id = call.path["dag_id"]
+    dag = call.state.dags.get(dag_id)
+    if dag is None:
+        raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
+    store.set_paused([dag], store.paused_value(call.body))
+    return store.dag_to_wire(call.state, dag)
+
+
+def delete_dag(call: Call) -> Reply:
+    store.delete_dag(call.state, call.path["dag_id"])
+    return NO_CONTENT
+
+
+def get_dag_details(call: Call) -> JSON:
+    return store.dag_details_to_wire(_dag(call))
+
+
+def get_tasks(call: Call) -> JSON:
+    dag = _parsed_dag(call)
+    tasks = store.order_tasks(dag, call.query.get("order_by"))
+    return {"tasks": [store.task_to_wire(dag, task) for task in tasks], "total_entries": len(tasks)}
+
+
+def get_task(call: Call) -> JSON:
+    dag = _parsed_dag(call)
+    task: Task | None = dag.tasks.get(call.path["task_id"])
+    if task is None:
+        raise NotFound(None, title="Task not found")
+    return store.task_to_wire(dag, task)
+
+
+def get_dag_source(call: Call) -> Reply:
+    # The token is checked before the Accept header is.
+    fileloc = store.fileloc_of_token(call.state, call.path["file_token"])
+    source = None if fileloc is None else store.dag_source(call.state, fileloc)
+    if source is None:
+        raise NotFound(None, title="Dag source not found")
+    chosen = best_match(call.accepts(), (TEXT, JSON_TYPE))
+    if chosen == JSON_TYPE:
+        return Reply(body={"content": source})
+    if chosen == TEXT:
+        return Reply(body=source, content_type=TEXT, validate=False)
+    return Reply(status=406, body="Not Allowed Accept Header", content_type="text/html; charset=utf-8",
+                 validate=False)
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+def _select(call: Call, visible: list[str], pattern: str | None) -> list[Dag]:
+    return store.select_dags(call.state, visible=visible, only_active=call.query.get("only_active", True),
+                             dag_id_pattern=pattern, tags=call.query.get("tags"))
+
+
+def _collection(call: Call, rows: list[Dag], shown: list[Dag]) -> JSON:
+    return {"dags": [store.dag_to_wire(call.state, dag) for dag in shown], "total_entries": len(rows)}
+
+
+def _dag(call: Call) -> Dag:
+    dag_id = call.path["dag_id"]
+    dag = call.state.dags.get(dag_id)
+    if dag is None:
+        raise NotFound(f"The DAG with dag_id: {dag_id} was not found", title="DAG not found")
+    return dag
+
+
+def _parsed_dag(call: Call) -> Dag:
+    """The task endpoints read the parsed DAG, and say so in a shorter 404."""
+    dag = call.state.dags.get(call.path["dag_id"])
+    if dag is None:
+        raise NotFound(None, title="DAG not found")
+    return dag
