@@ -118,7 +118,19 @@ def _required_for(flag: str) -> Any:
     return required
 
 
-_common = {"type": _type_allowing_null, "enum": _enum_allowing_null}
+def _min_items(validator: Any, minimum: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    # jsonschema 3 (the real server's) says "is too short"; newer releases say "should be non-empty"
+    if validator.is_type(instance, "array") and len(instance) < minimum:
+        yield ValidationError(f"{instance!r} is too short")
+
+
+def _min_length(validator: Any, minimum: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and len(instance) < minimum:
+        yield ValidationError(f"{instance!r} is too short")
+
+
+_common = {"type": _type_allowing_null, "enum": _enum_allowing_null, "minItems": _min_items,
+           "minLength": _min_length}
 RequestMessageValidator = validators.extend(
     Draft4Validator, {**_common, "readOnly": _read_only, "required": _required_for("readOnly")}
 )

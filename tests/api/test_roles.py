@@ -138,7 +138,7 @@ def test_create_without_permissions_grants_nothing(sec: TestClient) -> None:
      "{'actions': {0: {'scope': ['Unknown field.']}}}"),
     ({"name": "Auditor", "actions": [grant("a" * 101, "Pools")]}, 400,
      "{'actions': {0: {'action': {'name': ['Longer than maximum length 100.']}}}}"),
-    ({"name": "", "actions": []}, 400, "'' should be non-empty - 'name'"),
+    ({"name": "", "actions": []}, 400, "'' is too short - 'name'"),
     ({"name": "Auditor", "actions": {}}, 400, "{} is not of type 'array' - 'actions'"),
     ({"name": 5, "actions": []}, 400, "5 is not of type 'string' - 'name'"),
 ])

@@ -202,7 +202,7 @@ def test_create_with_several_roles_keeps_their_order(sec: TestClient) -> None:
     ({"roles": [{"name": "Viewer", "actions": []}]}, 400, "{'roles': {0: {'actions': ['Unknown field.']}}}"),
     ({"active": False}, 400, "Property is read-only - 'active'"),
     ({"login_count": 3}, 400, "Property is read-only - 'login_count'"),
-    ({"username": ""}, 400, "'' should be non-empty - 'username'"),
+    ({"username": ""}, 400, "'' is too short - 'username'"),
     ({"username": 7}, 400, "7 is not of type 'string' - 'username'"),
     ({"roles": "Viewer"}, 400, "'Viewer' is not of type 'array' - 'roles'"),
     ({"first_name": None}, 400, "None is not of type 'string' - 'first_name'"),

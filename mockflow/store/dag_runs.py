@@ -1,0 +1,313 @@
+"""DAG runs: creation (ids, data intervals, task instances), selection, state changes, clearing
+and deletion, and the wire shape.
+
+Runs are indexed by `runs_by_dag` (creation order = Airflow's `id` order); every rule that starts
+from a DAG id goes through it rather than through all runs.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import mockflow.store.task_instances as tis
+from mockflow.problems import AlreadyExists, BadRequest, NotFound
+from mockflow.store.bodies import MISSING, load_errors
+from mockflow.store.dags import has_import_errors
+from mockflow.store.records import DagRun, DatasetEvent
+from mockflow.store.state import JSON, State
+from mockflow.store.timetables import manual_data_interval
+from mockflow.wire import iso, parse_datetime
+
+FINISHED = frozenset({"success", "failed"})
+RUN_TYPES = ("backfill", "scheduled", "manual", "dataset_triggered")  # run id prefixes `<type>__`
+POST_FIELDS = ("dag_run_id", "logical_date", "execution_date", "conf", "note")
+NOTE_LENGTH = 1000
+
+
+# --- wire -------------------------------------------------------------------------------------------
+
+def dag_run_to_wire(run: DagRun, logical_echo: datetime | None = None) -> JSON:
+    """`logical_echo`: the POST answer repeats the logical date with the offset the client sent."""
+    logical = logical_echo.isoformat() if logical_echo is not None else iso(run.logical_date)
+    return {
+        "dag_run_id": run.dag_run_id,
+        "dag_id": run.dag_id,
+        "logical_date": logical,
+        "execution_date": logical,
+        "start_date": iso(run.start_date),
+        "end_date": iso(run.end_date),
+        "data_interval_start": iso(run.data_interval_start),
+        "data_interval_end": iso(run.data_interval_end),
+        "last_scheduling_decision": iso(run.last_scheduling_decision),
+        "run_type": run.run_type,
+        "state": run.state,
+        "external_trigger": run.external_trigger,
+        "conf": run.conf,
+        "note": run.note,
+    }
+
+
+# --- lookups ----------------------------------------------------------------------------------------
+
+def find_run(state: State, dag_id: str, run_id: str) -> DagRun | None:
+    return state.dag_runs.get((dag_id, run_id))
+
+
+def require_run(state: State, dag_id: str, run_id: str, *, title: str | None = None) -> DagRun:
+    """The run, or the 404 of get/delete (`title` None) or the shorter one of the changing endpoints."""
+    run = find_run(state, dag_id, run_id)
+    if run is None:
+        if title is not None:
+            raise NotFound(None, title=title)
+        raise NotFound(f"DAGRun with DAG ID: '{dag_id}' and DagRun ID: '{run_id}' not found", title="DAGRun not found")
+    return run
+
+
+# --- selection --------------------------------------------------------------------------------------
+
+def _sort_key(value: Any) -> Any:
+    return str(value) if isinstance(value, dict) else value
+
+
+ORDER_COLUMNS: dict[str, Callable[[DagRun], Any]] = {
+    "id": lambda run: run.id,
+    "state": lambda run: run.state,
+    "dag_id": lambda run: run.dag_id,
+    "execution_date": lambda run: run.logical_date,
+    "dag_run_id": lambda run: run.dag_run_id,
+    "start_date": lambda run: run.start_date,
+    "end_date": lambda run: run.end_date,
+    "external_trigger": lambda run: run.external_trigger,
+    "conf": lambda run: _sort_key(run.conf),
+}
+_DATE_FILTERS = (("execution_date", "logical_date"), ("start_date", "start_date"), ("end_date", "end_date"))
+
+
+def date_ranges(values: Mapping[str, Any]) -> list[tuple[str, datetime | None, datetime | None]]:
+    """(attribute, lower, upper) for the `<field>_gte` / `<field>_lte` filters that were given."""
+    ranges = []
+    for name, attribute in _DATE_FILTERS:
+        low, high = parse_datetime(values.get(f"{name}_gte")), parse_datetime(values.get(f"{name}_lte"))
+        if low is not None or high is not None:
+            ranges.append((attribute, low, high))
+    return ranges
+
+
+def in_ranges(obj: Any, ranges: Sequence[tuple[str, Any, Any]]) -> bool:
+    """SQL semantics: a NULL value never satisfies a bound."""
+    for attribute, low, high in ranges:
+        value = getattr(obj, attribute)
+        if value is None or (low is not None and value < low) or (high is not None and value > high):
+            return False
+    return True
+
+
+def runs_of(state: State, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
+    """Runs of the given DAGs (None: all), in `id` order, read from the per-DAG index."""
+    if dag_ids is None:
+        yield from state.dag_runs.values()
+        return
+    chosen = [state.runs_by_dag[dag_id].values() for dag_id in set(dag_ids) if state.runs_by_dag.get(dag_id)]
+    if len(chosen) == 1:
+        yield from chosen[0]
+    else:
+        yield from heapq.merge(*chosen, key=lambda run: run.id)
+
+
+def select_runs(state: State, dag_ids: Iterable[str] | None, filters: Mapping[str, Any],
+                states: Sequence[str] | None) -> list[DagRun]:
+    ranges = date_ranges(filters)
+    rows: Iterable[DagRun] = runs_of(state, dag_ids)
+    if states:  # one cheap pass per filter: these lists can hold every run of a big instance
+        wanted = frozenset(states)
+        rows = [run for run in rows if run.state in wanted]
+    for attribute, low, high in ranges:
+        rows = [run for run in rows if _within(getattr(run, attribute), low, high)]
+    return rows if isinstance(rows, list) else list(rows)
+
+
+def _within(value: datetime | None, low: datetime | None, high: datetime | None) -> bool:
+    return value is not None and (low is None or value >= low) and (high is None or value <= high)
+
+
+def page_runs(state: State, dag_ids: Iterable[str] | None, filters: Mapping[str, Any], states: Sequence[str] | None,
+              order_by: str | None, offset: int, limit: int | None) -> tuple[int, list[DagRun]]:
+    """(total, page): all runs in `id` order unfiltered is read straight off the table."""
+    if dag_ids is None and not states and not date_ranges(filters) and order_by in (None, "id"):
+        end = None if limit is None else offset + limit
+        return len(state.dag_runs), list(islice(state.dag_runs.values(), offset, end))
+    rows = select_runs(state, dag_ids, filters, states)
+    return len(rows), order_runs(rows, order_by, offset, limit)
+
+
+def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int | None) -> list[DagRun]:
+    """One page of `rows` (already in `id` order) sorted like Airflow's `apply_sorting`."""
+    name = order_by if order_by is not None else "id"
+    column = name.lstrip("-")
+    key = ORDER_COLUMNS.get(column)
+    if key is None:
+        raise BadRequest(f"Ordering with '{column}' is disallowed or the attribute does not exist on the model")
+    end = None if limit is None else offset + limit
+    if column == "id" and not name.startswith("-"):
+        return rows[offset:end]
+    descending = name.startswith("-")
+
+    def sql_key(run: DagRun) -> tuple[bool, Any]:
+        value = key(run)
+        return (value is not None, value if value is not None else 0)
+
+    if end is not None and end < len(rows) // 4:  # a small page of a big list: no full sort
+        chosen = (heapq.nlargest if descending else heapq.nsmallest)(end, rows, key=sql_key)
+        return chosen[offset:]
+    return sorted(rows, key=sql_key, reverse=descending)[offset:end]
+
+
+# --- creation ---------------------------------------------------------------------------------------
+
+def check_post_body(body: Mapping[str, Any]) -> None:
+    error = load_errors(body, POST_FIELDS)
+    if error is not None:
+        raise BadRequest(error)
+
+
+def logical_date_of(body: Mapping[str, Any], now: datetime) -> datetime:
+    """`logical_date`, else the deprecated `execution_date`, else now; both given must agree."""
+    logical, execution = body.get("logical_date"), body.get("execution_date")
+    if "logical_date" in body and "execution_date" in body and logical != execution:
+        raise BadRequest(f"{logical!r} != {execution!r}", title="logical_date conflicts with execution_date")
+    chosen = logical if "logical_date" in body else execution if "execution_date" in body else None
+    if ("logical_date" in body or "execution_date" in body) and chosen is None:
+        if "dag_run_id" not in body:  # the id is generated from the date before the body is loaded
+            raise BadRequest("Parser must be a string or character stream, not NoneType",
+                             title="Incorrect datetime argument")
+        raise BadRequest(str({"logical_date": ["Field may not be null."]}))
+    if chosen is None:
+        return now
+    value = parse_datetime(chosen)
+    assert value is not None
+    return value
+
+
+def reserved_prefix_error(run_id: str) -> str | None:
+    for run_type in RUN_TYPES:
+        if run_type != "manual" and run_id.startswith(f"{run_type}__"):
+            return f"A manual DAG run cannot use ID {run_id!r} since it is reserved for {run_type} runs"
+    return None
+
+
+def trigger_dag(state: State, dag_id: str, body: Mapping[str, Any], now: datetime) -> tuple[DagRun, datetime]:
+    """POST /dags/{dag_id}/dagRuns, checks in the real server's order. Returns the run and the
+    logical date as sent (the answer echoes its offset)."""
+    dag = state.dags.get(dag_id)
+    if dag is None or not dag.is_active:
+        raise NotFound(f"DAG with dag_id: '{dag_id}' not found", title="DAG not found")
+    if has_import_errors(state, dag):
+        raise BadRequest(f"DAG with dag_id: '{dag_id}' has import errors", title="DAG cannot be triggered")
+    check_post_body(body)
+    logical = logical_date_of(body, now)
+    run_id = body.get("dag_run_id") or f"manual__{logical.isoformat()}"
+    _check_duplicates(state, dag_id, run_id, logical)
+    reserved = reserved_prefix_error(run_id)
+    if reserved is not None:
+        raise BadRequest(reserved)
+    tis.check_params(dag, body.get("conf") or {})
+    start, end = manual_data_interval(dag.schedule_interval, logical)
+    run = DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=parse_datetime(iso(logical)) or logical,
+                 conf=dict(body.get("conf") or {}), note=body.get("note") or None,
+                 data_interval_start=start, data_interval_end=end, id=state.next_id("dag_runs"))
+    add_run(state, run)
+    tis.create_task_instances(state, dag, run)
+    return run, logical
+
+
+def _check_duplicates(state: State, dag_id: str, run_id: str, logical: datetime) -> None:
+    """The first run (by id) that has the same id or the same logical date decides the message."""
+    for run in state.runs_by_dag.get(dag_id, {}).values():
+        if run.logical_date == logical:
+            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun logical date: "
+                                f"'{logical.isoformat(sep=' ')}' already exists")
+        if run.dag_run_id == run_id:
+            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{run_id}' already exists")
+
+
+def add_run(state: State, run: DagRun) -> None:
+    state.dag_runs[(run.dag_id, run.dag_run_id)] = run
+    state.runs_by_dag[run.dag_id][run.dag_run_id] = run
+
+
+# --- changes ----------------------------------------------------------------------------------------
+
+def assign_state(run: DagRun, new_state: str, now: datetime) -> None:
+    """The DagRun `state` setter: a change stamps `end_date` when finished, clears it otherwise."""
+    if run.state != new_state:
+        run.state = new_state
+        run.end_date = now if new_state in FINISHED else None
+
+
+def update_state(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> None:
+    error = load_errors(body, ("state",))
+    if error is not None:
+        raise BadRequest(error)
+    if "state" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
+        raise BadRequest(str({"state": [MISSING]}))
+    new_state = body["state"]
+    dag = state.dags.get(run.dag_id)
+    assign_state(run, new_state, now)
+    run.end_date = now  # `_set_dag_run_state` stamps it for every state but running, queued too
+    if new_state == "success":
+        tis.mark_run_success(state, run, dag, now)
+    elif new_state == "failed":
+        tis.mark_run_failed(state, run, dag, now)
+
+
+def set_note(run: DagRun, body: Mapping[str, Any]) -> None:
+    error = load_errors(body, ("note",), max_lengths={"note": NOTE_LENGTH})
+    if error is not None:
+        raise BadRequest(error)
+    if "note" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
+        raise BadRequest(str({"note": [MISSING]}))
+    run.note = body["note"]
+
+
+def clear_run(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> JSON | DagRun:
+    """Dry run: references of all the run's task instances. Otherwise they are cleared, the run is
+    queued again (start date and scheduling decision reset) and returned."""
+    error = load_errors(body, ("dry_run",))
+    if error is not None:
+        raise BadRequest(error)
+    chosen = tis.sorted_for_clear(list(state.tis_by_run.get((run.dag_id, run.dag_run_id), {}).values()))
+    if body.get("dry_run", True):
+        return {"task_instances": [tis.reference_to_wire(state, ti) for ti in chosen]}
+    tis.clear_task_instances(state, chosen, reset_runs=True, now=now)
+    return run
+
+
+def reset_run(run: DagRun, now: datetime) -> None:
+    """What clearing does to a run when asked to: queued again, as if never started."""
+    assign_state(run, "queued", now)
+    run.start_date = None
+    run.last_scheduling_decision = None
+
+
+def delete_run(state: State, run: DagRun) -> None:
+    """Removes the run and everything hanging off it: task instances, XComs, logs, event links."""
+    key = (run.dag_id, run.dag_run_id)
+    del state.dag_runs[key]
+    runs = state.runs_by_dag.get(run.dag_id)
+    if runs is not None:
+        runs.pop(run.dag_run_id, None)
+        if not runs:
+            del state.runs_by_dag[run.dag_id]
+    tis.remove_run_task_instances(state, key)
+    for event in state.dataset_events.values():
+        if key in event.created_dagruns:
+            event.created_dagruns = [other for other in event.created_dagruns if other != key]
+
+
+def upstream_events(state: State, run: DagRun) -> list[DatasetEvent]:
+    key = (run.dag_id, run.dag_run_id)
+    return [event for event in state.dataset_events.values() if key in event.created_dagruns]
