@@ -1,4 +1,4 @@
-"""The `mockflow` command: `serve` (and the fixture commands of later issues)."""
+"""The `mockflow` command: `serve`, and the fixture-set tools `check-fixtures`, `generate` and `capture`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import uvicorn
 
@@ -28,14 +29,89 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--validation", choices=VALIDATION_ENGINES,
                        help="validator engine: compiled (default), openapi-core, off")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    _add_fixture_commands(commands)
     return parser
+
+
+def _add_fixture_commands(commands: Any) -> None:
+    check = commands.add_parser("check-fixtures", help="check fixture sets (layered in order); list every problem")
+    check.add_argument("directories", nargs="+", metavar="DIR", help="fixture set; later sets override earlier ones")
+    generate = commands.add_parser("generate", help="write a large, realistic, deterministic fixture set")
+    generate.add_argument("--dags", type=int, default=100, help="number of DAGs (default 100)")
+    generate.add_argument("--runs-per-dag", type=int, default=10, help="DAG runs per DAG (default 10)")
+    generate.add_argument("--tasks-per-dag", type=int, default=10, help="tasks per DAG (default 10)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed: the same seed writes the same bytes")
+    generate.add_argument("--format", choices=("json", "yaml"), default="json",
+                          help="file format (JSON loads ~10x faster; default json)")
+    generate.add_argument("--out", required=True, metavar="DIR", help="directory to write (created; must be empty)")
+    capture = commands.add_parser("capture", help="read a live Airflow 2.x through its REST API into a fixture set")
+    capture.add_argument("--url", required=True, help="base URL of the webserver, e.g. http://localhost:8080")
+    capture.add_argument("--user", required=True, help="a user allowed to read everything (Admin)")
+    capture.add_argument("--password", required=True)
+    capture.add_argument("--out", required=True, metavar="DIR", help="directory to write (created; must be empty)")
+    capture.add_argument("--max-runs", type=int, default=None, help="newest runs per DAG to keep (default: all)")
+    capture.add_argument("--no-logs", action="store_true", help="skip task logs (the slowest part)")
+    capture.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "check-fixtures":
+        return check_fixtures(args)
+    if args.command == "generate":
+        return generate(args)
+    if args.command == "capture":
+        return capture(args)
     return 2  # pragma: no cover - argparse requires a command
+
+
+def check_fixtures(args: argparse.Namespace) -> int:
+    import time
+
+    from mockflow.store.fixtures import check_fixture_sets
+
+    started = time.perf_counter()
+    state, problems = check_fixture_sets(args.directories)
+    if state is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(problems)} problem{'s' * (len(problems) != 1)} found", file=sys.stderr)
+        return 1
+    tis = len(state.task_instances)
+    print(f"ok: {len(state.dags)} DAGs, {len(state.dag_runs)} runs, {tis} task instances, {len(state.pools)} pools, "
+          f"{len(state.variables)} variables, {len(state.connections)} connections, {len(state.users)} users, "
+          f"{len(state.roles)} roles ({time.perf_counter() - started:.2f}s)")
+    return 0
+
+
+def generate(args: argparse.Namespace) -> int:
+    from mockflow.generate import GeneratorSettings, generate_set
+
+    try:
+        counts = generate_set(GeneratorSettings(dags=args.dags, runs_per_dag=args.runs_per_dag,
+                                                tasks_per_dag=args.tasks_per_dag, seed=args.seed,
+                                                fmt=args.format), args.out)
+    except (ValueError, OSError) as error:
+        print(f"mockflow: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out}: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
+    return 0
+
+
+def capture(args: argparse.Namespace) -> int:
+    from mockflow.capture import CaptureError, CaptureOptions, capture_to
+
+    options = CaptureOptions(url=args.url, user=args.user, password=args.password, max_runs=args.max_runs,
+                             logs=not args.no_logs, timeout=args.timeout)
+    try:
+        counts = capture_to(options, args.out, progress=lambda line: print(line, file=sys.stderr))
+    except CaptureError as error:
+        print(f"mockflow: {error}", file=sys.stderr)
+        return 1
+    print(f"captured {args.url} into {args.out}: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,119 @@
+"""Fixture files: reading them (strict YAML, JSON) and saying precisely where a problem is.
+
+A problem names the file, the key path inside it (`dag_runs[2].task_instances[0].state`) and, for
+YAML, the line, found by parsing the file again only when there is something to report.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+KeyPath = tuple[str | int, ...]
+SUFFIXES = (".json", ".yaml", ".yml")
+_YAML_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+# --- problems ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    where: str  # key path inside the file (and line, for YAML); "" for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}" if self.where else f"{self.file}: {self.message}"
+
+
+class FixtureError(ValueError):
+    """A fixture set that cannot be loaded: says which file, where, and what was expected."""
+
+    def __init__(self, message: str | Iterable[Problem]) -> None:
+        if isinstance(message, str):
+            self.problems: list[Problem] = []
+            super().__init__(message)
+            return
+        self.problems = list(message)
+        shown = "\n  ".join(str(problem) for problem in self.problems[:20])
+        more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        count = len(self.problems)
+        super().__init__(f"invalid fixture set ({count} problem{'s' * (count != 1)}):\n  {shown}{more}")
+
+
+def describe(path: KeyPath) -> str:
+    """`dag_runs[2].task_instances[0].state`, the way a reader looks for it."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@functools.lru_cache(maxsize=8)
+def _yaml_tree(path: str, stamp: tuple[int, int]) -> yaml.Node | None:
+    """The node tree of a YAML file; `stamp` (mtime, size) keeps an edited file from being stale."""
+    try:
+        return yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=_YAML_BASE)
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def yaml_line(file: Path, path: KeyPath) -> int | None:
+    """The line of a key path in a YAML file (parsed again, only when there is a problem to show)."""
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    node = _yaml_tree(str(file), (stat.st_mtime_ns, stat.st_size))
+    line = None if node is None else node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def problem(file: Path, path: KeyPath, message: str) -> Problem:
+    where = describe(path)
+    if file.suffix != ".json" and path:
+        line = yaml_line(file, path)
+        where = f"line {line}, {where}" if line else where
+    return Problem(str(file), where, message)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+class _StrictLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
+    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                        f"found duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+
+def read_file(path: Path) -> Any:
+    try:
+        if path.suffix == ".json":
+            return orjson.loads(path.read_bytes())
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, OSError) as error:
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise FixtureError([Problem(str(path), "", f"not valid {kind}: {error}")]) from None
