@@ -198,7 +198,7 @@ def main() -> None:
     if not args.skip_serve:
         serve_cold_start()
     if args.scale:
-        from benchmarks.scale import run_scale  # noqa: PLC0415
+        from benchmarks.scale import run_scale
 
         run_scale()
 

@@ -8,7 +8,6 @@ wins when several apply. The handler runs under the store lock and never awaits.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from mockflow.problems import (
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import API_PREFIX, Operation, load_spec
-from mockflow.store import Store, freeze
+from mockflow.store import Store
 from mockflow.store.fixtures import load_fixture_sets
 from mockflow.validation import RawRequest, Validator
 
@@ -183,15 +182,26 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings()
     settings.check()
     if store is None:
-        store = Store(_seed(settings.fixtures, _fingerprint(settings.fixtures)))
+        store = _seeded_store(settings.fixtures)
     return MockflowApp(settings, store)
 
 
-@functools.lru_cache(maxsize=8)
-def _seed(fixtures: tuple[str, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> bytes:
-    """Fixture sets are read once per process while their files are unchanged; every app built
-    from them restores its own state from the same frozen seed."""
-    return freeze(load_fixture_sets(fixtures))
+# Frozen seeds of the fixture sets read in this process, by file fingerprint: building a second
+# app from unchanged files restores the seed instead of parsing and checking the files again.
+_SEEDS: dict[tuple[tuple[str, ...], tuple[tuple[str, int, int], ...]], bytes] = {}
+_SEEDS_KEPT = 4
+
+
+def _seeded_store(fixtures: tuple[str, ...]) -> Store:
+    key = (fixtures, _fingerprint(fixtures))
+    seed = _SEEDS.get(key)
+    if seed is not None:
+        return Store(seed)
+    store = Store(load_fixture_sets(fixtures))  # the loaded state becomes the live one: no copy
+    if len(_SEEDS) >= _SEEDS_KEPT:
+        _SEEDS.pop(next(iter(_SEEDS)))
+    _SEEDS[key] = store.seed
+    return store
 
 
 def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
@@ -202,4 +212,3 @@ def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
                 stat = path.stat()
                 marks.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(marks)
-

@@ -11,6 +11,7 @@ The store knows nothing of HTTP. Business rules live in the domain modules besid
 
 from __future__ import annotations
 
+import gc
 import pickle
 import threading
 from collections.abc import Iterator
@@ -19,12 +20,32 @@ from contextlib import contextmanager
 from mockflow.clock import Clock
 from mockflow.store.state import State
 
-__all__ = ["State", "Store", "freeze"]
+__all__ = ["State", "Store", "freeze", "thaw"]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Pickling a million records triggers the cyclic collector over and over while it finds
+    # nothing to free; pausing it makes freezing and restoring two to three times faster.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def freeze(state: State) -> bytes:
     """A seed: the state as bytes that `Store` can restore any number of times."""
-    return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    with _collector_paused():
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def thaw(seed: bytes) -> State:
+    with _collector_paused():
+        state: State = pickle.loads(seed)
+        return state
 
 
 class Store:
@@ -35,7 +56,7 @@ class Store:
         self.clock = clock or Clock()
         if isinstance(seed, bytes):
             self._pristine = seed
-            self.state: State = pickle.loads(seed)
+            self.state: State = thaw(seed)
         else:
             self.state = seed if seed is not None else State()
             self._pristine = freeze(self.state)
@@ -52,10 +73,14 @@ class Store:
         with self.lock:
             if seed is not None:
                 self._pristine = seed if isinstance(seed, bytes) else freeze(seed)
-            self.state = pickle.loads(self._pristine)
+            self.state = thaw(self._pristine)
 
     def snapshot(self) -> State:
         """An independent copy of the live state (compare two with `==`)."""
         with self.lock:
-            copied: State = pickle.loads(freeze(self.state))
-            return copied
+            return thaw(freeze(self.state))
+
+    @property
+    def seed(self) -> bytes:
+        """The frozen pristine state a reset restores."""
+        return self._pristine

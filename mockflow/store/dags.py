@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -168,8 +169,21 @@ def load_task_instance(state: State, run: DagRun, data: JSON) -> TaskInstance:
 
 def add_task_instance(state: State, ti: TaskInstance) -> None:
     """Stores a task instance under its key and in its run's index (the only way TIs enter the store)."""
+    _share_strings(ti)
     state.task_instances[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)] = ti
     state.tis_by_run[(ti.dag_id, ti.dag_run_id)][(ti.task_id, ti.map_index)] = ti
+
+
+def _share_strings(ti: TaskInstance) -> None:
+    # A million task instances repeat a few thousand ids and a handful of states, pools and
+    # queues; one shared object per distinct string saves memory and pickles as a reference.
+    ti.dag_id, ti.dag_run_id, ti.task_id = sys.intern(ti.dag_id), sys.intern(ti.dag_run_id), sys.intern(ti.task_id)
+    ti.pool, ti.queue, ti.unixname, ti.hostname = (sys.intern(ti.pool), sys.intern(ti.queue),
+                                                   sys.intern(ti.unixname), sys.intern(ti.hostname))
+    if ti.state is not None:
+        ti.state = sys.intern(ti.state)
+    if ti.operator is not None:
+        ti.operator = sys.intern(ti.operator)
 
 
 # --- file tokens ----------------------------------------------------------------------------------
