@@ -156,6 +156,10 @@ class Capture:
         dag_id = item["dag_id"]
         path = f"/dags/{_q(dag_id)}"
         wire: JSON = {**item, **self.read.get(f"{path}/details")}
+        mock: JSON = {}
+        listed = [tag["name"] for tag in item.get("tags") or []]
+        if listed != [tag["name"] for tag in wire.get("tags") or []]:
+            mock["stored_tag_order"] = listed  # the database's order, kept beside the declared one
         tasks = self.read.get(f"{path}/tasks")["tasks"]
         source = self._source(wire.get("file_token"))
         runs = self.read.pages(f"{path}/dagRuns", "dag_runs")
@@ -168,7 +172,9 @@ class Capture:
             wire["source"] = source
         wire["dag_runs"] = runs
         if triggers.get(dag_id):
-            wire["x-mockflow"] = {"dataset_triggers": triggers[dag_id]}
+            mock["dataset_triggers"] = triggers[dag_id]
+        if mock:
+            wire["x-mockflow"] = mock
         return wire
 
     def _source(self, token: str | None) -> str | None:

@@ -65,6 +65,7 @@ def dag_from_wire(data: JSON) -> Dag:
         source=data.get("source"),
         tasks={task.task_id: task for task in tasks},
         dataset_triggers=list(mock.get("dataset_triggers") or []),
+        stored_tag_order=mock.get("stored_tag_order"),
         wire={k: v for k, v in data.items() if k not in _TYPED_DAG_FIELDS},
     )
 
@@ -270,12 +271,20 @@ def dag_to_wire(state: State, dag: Dag) -> JSON:
         "description": dag.description,
         "schedule_interval": dag.schedule_interval,
         "timetable_description": dag.timetable_description,
-        "tags": [{"name": tag} for tag in dag.tags],
+        "tags": [{"name": tag} for tag in stored_tags(dag)],
         "max_active_tasks": dag.max_active_tasks,
         "max_active_runs": dag.max_active_runs,
         "has_import_errors": has_import_errors(state, dag),
         **_echoed(dag, _DAG_ECHOED),
     }
+
+
+def stored_tags(dag: Dag) -> list[str]:
+    """The DAG object lists tags as the database stores them; `/details` as the DAG declares them."""
+    order = dag.stored_tag_order
+    if order is not None and sorted(order) == sorted(dag.tags):
+        return list(order)
+    return list(dag.tags)
 
 
 def dag_details_to_wire(dag: Dag) -> JSON:

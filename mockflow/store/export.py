@@ -99,8 +99,13 @@ def dag_file(state: State, dag: Dag, xcoms: dict[TiKey, list[Any]], logs: dict[T
     wire["tasks"] = [_task(task) for task in dag.tasks.values()]
     if dag.source is not None:
         wire["source"] = dag.source
+    mock: JSON = {}
     if dag.dataset_triggers:
-        wire["x-mockflow"] = {"dataset_triggers": list(dag.dataset_triggers)}
+        mock["dataset_triggers"] = list(dag.dataset_triggers)
+    if dag.stored_tag_order is not None:
+        mock["stored_tag_order"] = list(dag.stored_tag_order)
+    if mock:
+        wire["x-mockflow"] = mock
     runs = state.runs_by_dag.get(dag.dag_id, {})
     wire["dag_runs"] = [{**dag_run_to_wire(run), "task_instances": [
         _task_instance(state, ti, xcoms, logs) for ti in state.tis_by_run.get((dag.dag_id, run_id), {}).values()

@@ -76,6 +76,7 @@ def check_dag(data: JSON, known: Known) -> Iterator[Found]:
     cycle = _cycle(tasks)
     if cycle:
         yield ("tasks",), "the task dependencies form a cycle: " + " -> ".join(cycle)
+    yield from _check_stored_tag_order(data)
     root = data.get("root_dag_id")
     if root is not None and root not in known.dags and root != data.get("dag_id"):
         yield ("root_dag_id",), f"unknown DAG {root!r}"
@@ -83,6 +84,14 @@ def check_dag(data: JSON, known: Known) -> Iterator[Found]:
     logical_dates: set[Any] = set()
     for index, run in _dicts(data.get("dag_runs")):
         yield from _prefixed(("dag_runs", index), _check_run(data, run, tasks, known, run_ids, logical_dates))
+
+
+def _check_stored_tag_order(data: JSON) -> Iterator[Found]:
+    mock = data.get("x-mockflow")
+    order = mock.get("stored_tag_order") if isinstance(mock, dict) else None
+    declared = sorted(str(t.get("name")) if isinstance(t, dict) else str(t) for t in _list(data.get("tags")))
+    if isinstance(order, list) and sorted(map(str, order)) != declared:
+        yield ("x-mockflow", "stored_tag_order"), f"must list the same tags as `tags` ({declared}), in another order"
 
 
 def dag_refs(data: JSON) -> DagRefs:

@@ -53,7 +53,7 @@ TASK_MOCK: JSON = {
 }
 DAG_MOCK: JSON = {
     "type": "object",
-    "properties": {"dataset_triggers": _STRINGS},
+    "properties": {"dataset_triggers": _STRINGS, "stored_tag_order": _STRINGS},
     "additionalProperties": False,
 }
 LOG: JSON = {

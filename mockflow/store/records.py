@@ -138,6 +138,10 @@ class Dag:
     source: str | None = None
     tasks: dict[str, Task] = field(default_factory=dict)  # in declaration order
     dataset_triggers: list[str] = field(default_factory=list)  # URIs for dataset-triggered DAGs
+    # The order the metadata database holds the tags in, when it differs from the declared one:
+    # Airflow inserts them by iterating a set, so `GET /dags` may list them in another order
+    # than `/details` does (None: the declared order).
+    stored_tag_order: list[str] | None = None
     # The rest of the DAG and DAG-details objects, echoed as loaded.
     wire: JSON = field(default_factory=dict)
 

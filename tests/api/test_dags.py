@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from mockflow.store.dags import file_token, fileloc_of_token, like_matcher
+from mockflow.store.export import export_state
+from mockflow.store.fixtures import check_fixture_sets
 from mockflow.store.state import State
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, build_app
 
 DAGS_BASIC = FIXTURES / "dags_basic"
 DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
@@ -755,3 +758,32 @@ def test_like_matcher_never_backtracks_for_long() -> None:
     assert not like_matcher("%a" * 30 + "b")("a" * 5000)
     assert not like_matcher("_%" * 40 + "z")("y" * 5000)
     assert time.perf_counter() - started < 1
+
+
+def test_the_dag_object_lists_tags_in_their_stored_order(tmp_path: Path) -> None:
+    """Airflow stores tags by iterating a set, so `GET /dags` may list them in another order than
+    the DAG (and `/details`) declares; a fixture can record the stored order."""
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "tagged.yaml").write_text(
+        "dag_id: tagged\nfileloc: /dags/tagged.py\ntags: [{name: example}, {name: example2}]\n"
+        "x-mockflow: {stored_tag_order: [example2, example]}\n")
+    app = build_app(tmp_path)
+    client = TestClient(app)
+    client.auth = ("admin", "admin")
+    assert [t["name"] for t in client.get("/api/v1/dags/tagged").json()["tags"]] == ["example2", "example"]
+    assert [t["name"] for t in client.get("/api/v1/dags").json()["dags"][0]["tags"]] == ["example2", "example"]
+    details = client.get("/api/v1/dags/tagged/details").json()
+    assert [t["name"] for t in details["tags"]] == ["example", "example2"]
+    export_state(app.store.state, tmp_path / "exported")
+    again = TestClient(build_app(tmp_path / "exported"))
+    again.auth = ("admin", "admin")
+    assert [t["name"] for t in again.get("/api/v1/dags/tagged").json()["tags"]] == ["example2", "example"]
+
+
+def test_a_stored_tag_order_must_list_the_declared_tags(tmp_path: Path) -> None:
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "tagged.yaml").write_text(
+        "dag_id: tagged\nfileloc: /dags/tagged.py\ntags: [{name: a}, {name: b}]\n"
+        "x-mockflow: {stored_tag_order: [b, c]}\n")
+    _, problems = check_fixture_sets([tmp_path])
+    assert any("stored_tag_order" in str(problem) for problem in problems)
