@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -37,6 +38,11 @@ def page(rows: Sequence[T], query: Mapping[str, Any], *, checked_limit: bool = T
             limit = None
     rows = rows[offset:]
     return list(rows if limit is None else rows[:limit])
+
+
+def by_attributes(*names: str) -> dict[str, Callable[[Any], Any]]:
+    """Sort columns for `ordered` where the API name is the record's attribute name."""
+    return {name: operator.attrgetter(name) for name in names}
 
 
 def ordered(

@@ -4,18 +4,11 @@ test_connection (rules in store/connections.py)."""
 from __future__ import annotations
 
 from mockflow.api.context import NO_CONTENT, Call, Reply
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.store import connections
 from mockflow.store.state import JSON
 
-ORDER_COLUMNS = {
-    "connection_id": lambda conn: conn.connection_id,
-    "conn_type": lambda conn: conn.conn_type,
-    "description": lambda conn: conn.description,
-    "host": lambda conn: conn.host,
-    "port": lambda conn: conn.port,
-    "id": lambda conn: conn.id,
-}
+ORDER_COLUMNS = by_attributes("connection_id", "conn_type", "description", "host", "port", "id")
 
 
 def get_connections(call: Call) -> JSON:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.store.meta import dag_warning_to_wire
 from mockflow.store.state import JSON
 
-ORDER_COLUMNS = {
-    "dag_id": lambda row: row.dag_id,
-    "warning_type": lambda row: row.warning_type,
-    "message": lambda row: row.message,
-    "timestamp": lambda row: row.timestamp,
-}
+ORDER_COLUMNS = by_attributes("dag_id", "warning_type", "message", "timestamp")
 
 
 def get_dag_warnings(call: Call) -> JSON:

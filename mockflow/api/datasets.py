@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from mockflow.api.context import Call
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.problems import NotFound
 from mockflow.store.dags import like_matcher
 from mockflow.store.datasets import dataset_by_uri, dataset_event_to_wire, dataset_to_wire, filter_events
-from mockflow.store.records import Dataset, DatasetEvent
 from mockflow.store.state import JSON
 
-
-def _by(name: str) -> Callable[[Any], Any]:
-    return lambda row: getattr(row, name)
-
-
-DATASET_ORDER: dict[str, Callable[[Dataset], Any]] = {name: _by(name) for name in ("id", "uri", "created_at",
-                                                                                    "updated_at")}
-EVENT_ORDER: dict[str, Callable[[DatasetEvent], Any]] = {
-    name: _by(name) for name in ("source_dag_id", "source_task_id", "source_run_id", "source_map_index", "timestamp")
-}
+DATASET_ORDER = by_attributes("id", "uri", "created_at", "updated_at")
+EVENT_ORDER = by_attributes("source_dag_id", "source_task_id", "source_run_id", "source_map_index", "timestamp")
 
 
 def get_datasets(call: Call) -> JSON:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.problems import NotFound
 from mockflow.store.meta import event_log_to_wire
 from mockflow.store.state import JSON
 
-ORDER_COLUMNS = {
-    name: (lambda row, attribute=name: getattr(row, attribute))
-    for name in ("event_log_id", "when", "dag_id", "task_id", "event", "execution_date", "owner", "extra")
-}
+ORDER_COLUMNS = by_attributes("event_log_id", "when", "dag_id", "task_id", "event", "execution_date", "owner", "extra")
 
 
 def get_event_logs(call: Call) -> JSON:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.problems import NotFound
 from mockflow.store.meta import import_error_to_wire
 from mockflow.store.state import JSON
 
-ORDER_COLUMNS = {
-    "import_error_id": lambda row: row.import_error_id,
-    "timestamp": lambda row: row.timestamp,
-    "filename": lambda row: row.filename,
-}
+ORDER_COLUMNS = by_attributes("import_error_id", "timestamp", "filename")
 
 
 def get_import_errors(call: Call) -> JSON:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from mockflow.api.context import NO_CONTENT, Call, Reply
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.store import pools
 from mockflow.store.state import JSON
 
-ORDER_COLUMNS = {
-    "name": lambda pool: pool.name,
-    "slots": lambda pool: pool.slots,
-    "id": lambda pool: pool.id,
-}
+ORDER_COLUMNS = by_attributes("name", "slots", "id")
 
 
 def get_pools(call: Call) -> JSON:

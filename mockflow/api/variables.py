@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from mockflow.api.context import NO_CONTENT, Call, Reply
-from mockflow.pagination import ordered, page
+from mockflow.pagination import by_attributes, ordered, page
 from mockflow.store import variables
 from mockflow.store.state import JSON
 
 # `value` sorts by the stored text; `description` is not allowed (behaviour reference, Variable).
-ORDER_COLUMNS = {
-    "key": lambda variable: variable.key,
-    "value": lambda variable: variable.value,
-    "id": lambda variable: variable.id,
-}
+ORDER_COLUMNS = by_attributes("key", "value", "id")
 
 
 def get_variables(call: Call) -> JSON:
