@@ -21,10 +21,16 @@ from mockflow.server import LiveServer
 
 KIT = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 MUST_MATCH = [
-    "01_meta_health_version_config", "03_pools_crud", "04_pools_list_paging", "05_variables_crud",
-    "06_variables_list_paging", "07_connections_crud", "08_connections_list_paging",
-    "22_eventlogs_importerrors_warnings",
+    "01_meta_health_version_config", "02_auth_basics", "03_pools_crud", "04_pools_list_paging", "05_variables_crud",
+    "06_variables_list_paging", "07_connections_crud", "08_connections_list_paging", "09_users_crud",
+    "10_roles_crud", "11_users_roles_permissions_lists", "15_dag_sources", "16_dagruns_lifecycle",
+    "17_dagruns_list_batch", "18_task_instances", "19_task_instances_mapped", "20_xcom_links_logs", "21_datasets",
+    "22_eventlogs_importerrors_warnings", "23_bad_input",
 ]
+# 12, 13, 14 and 24 list DAG tags in the order the recorded server's database held them, which it
+# took from a Python set; the shared state does not record that order (docs/differences.md). The
+# whole figure is still printed and must not fall below what landed.
+OVERALL_AT_LEAST = 464
 
 pytestmark = pytest.mark.skipif(not (KIT / "check.sh").exists(), reason="no conformance kit beside the checkout")
 
@@ -53,3 +59,4 @@ def test_recorded_scenarios_match(tmp_path: Path) -> None:
         app.store.reset()
         matched, total = _figure(_run_check(server.url, "*", tmp_path / "all"))
     print(f"\nconformance (all public scenarios): {matched}/{total} steps match")
+    assert matched >= OVERALL_AT_LEAST

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
+from mockflow.store import ti_index
 from mockflow.store.bodies import MISSING, load_errors
 from mockflow.store.datasets import forget_dags, reflect_dag
 from mockflow.store.records import Dag, DagRun, LogChunk, Task, TaskInstance, XCom
@@ -172,6 +173,7 @@ def add_task_instance(state: State, ti: TaskInstance) -> None:
     """Stores a task instance under its key and in its run's index (the only way TIs enter the store)."""
     _share_strings(ti)
     state.task_instances[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)] = ti
+    ti_index.add(state, ti)
     state.tis_by_run[(ti.dag_id, ti.dag_run_id)][(ti.task_id, ti.map_index)] = ti
 
 
@@ -432,6 +434,7 @@ def delete_dag(state: State, dag_id: str) -> None:
     _drop(state.dag_runs, lambda key: key[0] in doomed)
     _drop(state.tis_by_run, lambda key: key[0] in doomed)
     _drop(state.task_instances, lambda key: key[0] in doomed)
+    ti_index.rebuild(state)
     _drop(state.xcoms, lambda key: key[0] in doomed)
     _drop(state.logs, lambda key: key[0] in doomed)
     state.dag_warnings = [warning for warning in state.dag_warnings if warning.dag_id not in doomed]
@@ -455,6 +458,7 @@ def _drop_subdag_operator_runs(state: State, parent_id: str, task_id: str) -> No
     for run_key, tis in state.tis_by_run.items():
         if run_key[0] == parent_id:
             _drop(tis, lambda key: key[0] == task_id)
+    ti_index.rebuild(state)
     _drop(state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
     _drop(state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
 

@@ -49,6 +49,11 @@ class State:
     task_instances: dict[TaskInstanceKey, TaskInstance] = field(default_factory=dict)
     # (dag_id, dag_run_id) -> that run's task instances, in creation order
     tis_by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = field(default_factory=lambda: defaultdict(dict))
+    # state -> task instances in that state (store/ti_index.py keeps it, in creation order)
+    tis_by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = field(
+        default_factory=lambda: defaultdict(dict))
+    # states whose bucket needs sorting before its next read (not part of what a state *is*)
+    unsorted_states: set[str | None] = field(default_factory=set, compare=False)
     xcoms: dict[tuple[str, str, str, int, str], XCom] = field(default_factory=dict)
     logs: dict[tuple[str, str, str, int, int], LogChunk] = field(default_factory=dict)
     datasets: dict[int, Dataset] = field(default_factory=dict)

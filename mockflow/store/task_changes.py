@@ -223,7 +223,7 @@ def set_task_state(state: State, dag: Dag, run: DagRun, task_id: str, new_state:
     if not commit:
         return altered
     for ti in altered:
-        mark(ti, new_state, now)
+        mark(state, ti, new_state, now)
     below = relatives(dag, task_id, upstream=False, downstream=True)
     failed_below = clear_selection(state, dag, start=None if past else run.logical_date,
                                    end=None if future else run.logical_date, task_ids=below, only_failed=True,

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema_rs
 
 from mockflow.problems import BadRequest, NotFound
-from mockflow.store import dag_sources
+from mockflow.store import dag_sources, ti_index
 from mockflow.store.bodies import UNKNOWN
 from mockflow.store.dags import add_task_instance
 from mockflow.store.records import Dag, DagRun, Task, TaskInstance
@@ -227,6 +227,9 @@ def select(state: State, runs: Sequence[DagRun] | None, filters: Mapping[str, An
     predicate = ti_predicate(filters)
     end = None if limit is None else offset + limit
     rows: Iterable[TaskInstance]
+    wanted_states = states_of(filters.get("state"))
+    if runs is None and wanted_states is not None:
+        return _select_by_state(state, wanted_states, filters, offset, end)
     if runs is None:
         rows = state.task_instances.values()
         total = len(state.task_instances)
@@ -239,6 +242,20 @@ def select(state: State, runs: Sequence[DagRun] | None, filters: Mapping[str, An
     matched = [ti for ti in rows if predicate(ti)]
     if len(set(states_of(filters.get("state")) or ())) > 1:
         matched.sort(key=lambda ti: (ti.state is not None, ti.state or ""))
+    return len(matched), matched[offset:end]
+
+
+def _select_by_state(state: State, wanted: Sequence[str | None], filters: Mapping[str, Any], offset: int,
+                     end: int | None) -> tuple[int, list[TaskInstance]]:
+    """Every DAG and run, filtered by state: read only those states' index buckets. Several
+    states come grouped by state, NULL first (SQLite walks its state index)."""
+    order = sorted(set(wanted), key=lambda value: (value is not None, value or ""))
+    others = ti_predicate({name: value for name, value in filters.items() if name != "state"})
+    buckets = [ti_index.in_state(state, value) for value in order]
+    if others is None:
+        total = sum(len(state.tis_by_state.get(value) or ()) for value in order)
+        return total, list(islice((ti for bucket in buckets for ti in bucket), offset, end))
+    matched = [ti for bucket in buckets for ti in bucket if others(ti)]
     return len(matched), matched[offset:end]
 
 
@@ -295,20 +312,20 @@ def sorted_for_clear(rows: Iterable[TaskInstance]) -> list[TaskInstance]:
 
 # --- state changes ----------------------------------------------------------------------------------
 
-def set_ti_state(ti: TaskInstance, new_state: str, now: datetime) -> None:
+def set_ti_state(state: State, ti: TaskInstance, new_state: str, now: datetime) -> None:
     """`TaskInstance.set_state`: dates stamped when unset, duration from them once finished."""
-    ti.state = new_state
+    ti_index.set_state(state, ti, new_state)
     ti.start_date = ti.start_date or now
     if new_state in FINISHED or new_state == "up_for_retry":
         ti.end_date = ti.end_date or now
         ti.duration = (ti.end_date - ti.start_date).total_seconds()
 
 
-def mark(ti: TaskInstance, new_state: str, now: datetime) -> None:
+def mark(state: State, ti: TaskInstance, new_state: str, now: datetime) -> None:
     """mark_tasks' `set_state`: a deferred or rescheduled try is counted back first."""
     if ti.state in ("deferred", "up_for_reschedule"):
         ti.try_number += 1
-    set_ti_state(ti, new_state, now)
+    set_ti_state(state, ti, new_state, now)
 
 
 def run_tis(state: State, run: DagRun) -> Iterable[TaskInstance]:
@@ -318,16 +335,16 @@ def run_tis(state: State, run: DagRun) -> Iterable[TaskInstance]:
 def mark_run_success(state: State, run: DagRun, dag: Dag | None, now: datetime) -> None:
     for ti in run_tis(state, run):
         if ti.state != "success" and (dag is None or ti.task_id in dag.tasks):
-            mark(ti, "success", now)
+            mark(state, ti, "success", now)
 
 
 def mark_run_failed(state: State, run: DagRun, dag: Dag | None, now: datetime) -> None:
     """Running tries fail; other unfinished ones are skipped; never-started (NULL) ones stay."""
     for ti in list(run_tis(state, run)):
         if ti.state in RUNNING and (dag is None or ti.task_id in dag.tasks):
-            mark(ti, "failed", now)
+            mark(state, ti, "failed", now)
         elif ti.state is not None and ti.state not in FINISHED and ti.state not in RUNNING:
-            set_ti_state(ti, "skipped", now)
+            set_ti_state(state, ti, "skipped", now)
 
 
 def clear_task_instances(state: State, rows: Iterable[TaskInstance], *, reset_runs: bool, now: datetime) -> None:
@@ -340,7 +357,7 @@ def clear_task_instances(state: State, rows: Iterable[TaskInstance], *, reset_ru
     for ti in rows:
         touched[(ti.dag_id, ti.dag_run_id)] = None
         if ti.state == "running":
-            ti.state = "restarting"
+            ti_index.set_state(state, ti, "restarting")
             continue
         dag = state.dags.get(ti.dag_id)
         task = dag.tasks.get(ti.task_id) if dag is not None else None
@@ -351,7 +368,7 @@ def clear_task_instances(state: State, rows: Iterable[TaskInstance], *, reset_ru
             ti.max_tries = ti.try_number + task.retries
         else:
             ti.max_tries = max(ti.max_tries, ti.try_number)
-        ti.state = None
+        ti_index.set_state(state, ti, None)
     if reset_runs:
         for key in touched:
             run = state.dag_runs.get(key)
@@ -362,8 +379,9 @@ def clear_task_instances(state: State, rows: Iterable[TaskInstance], *, reset_ru
 def remove_run_task_instances(state: State, run_key: RunKey) -> None:
     """Drops a run's task instances with their XComs and logs (the cascade of a run delete)."""
     dag_id, run_id = run_key
-    for task_id, map_index in state.tis_by_run.pop(run_key, {}):
+    for (task_id, map_index), ti in state.tis_by_run.pop(run_key, {}).items():
         state.task_instances.pop((dag_id, run_id, task_id, map_index), None)
+        ti_index.discard(state, ti)
     for xcom_key in [key for key in state.xcoms if key[0] == dag_id and key[1] == run_id]:
         del state.xcoms[xcom_key]
     for log_key in [key for key in state.logs if key[0] == dag_id and key[1] == run_id]:
