@@ -10,6 +10,8 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
+from mockflow.store import ti_index
+from mockflow.store.dags import add_task_instance
 from mockflow.store.records import TaskInstance
 from tests.conftest import FIXTURES, MINIMAL
 
@@ -34,9 +36,9 @@ def names(body: dict[str, Any]) -> list[str]:
     return [pool["name"] for pool in body["pools"]]
 
 
-def add_ti(client: TestClient, task_id: str, pool: str, state: str | None, pool_slots: int = 1) -> None:
-    tis = client.app.store.state.task_instances  # type: ignore[attr-defined]
-    tis[("d", "r", task_id, -1)] = TaskInstance("d", "r", task_id, state=state, pool=pool, pool_slots=pool_slots)
+def add_ti(client: TestClient, task_id: str, pool: str, state_name: str | None, pool_slots: int = 1) -> None:
+    state = client.app.store.state  # type: ignore[attr-defined]
+    add_task_instance(state, TaskInstance("d", "r", task_id, state=state_name, pool=pool, pool_slots=pool_slots))
 
 
 # --- get_pools --------------------------------------------------------------------------------
@@ -131,7 +133,8 @@ def test_slot_figures_are_sums_of_pool_slots_by_state(pvc: TestClient) -> None:
 def test_slot_figures_are_derived_never_stored(pvc: TestClient) -> None:
     add_ti(pvc, "a", "gpu", "running", pool_slots=2)
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 0
-    pvc.app.store.state.task_instances.clear()  # type: ignore[attr-defined]
+    state = pvc.app.store.state  # type: ignore[attr-defined]
+    ti_index.set_state(state, state.task_instances[("d", "r", "a", -1)], "success")  # the task finished
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 2
 
 
