@@ -434,3 +434,14 @@ def test_an_installed_wheel_serves_the_default_set(tmp_path: Path) -> None:
                             env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
     where, dags = result.stdout.split()
     assert where == str(tmp_path / "site" / "mockflow" / "default_fixtures") and int(dags) == 14
+
+
+def test_a_dag_warning_must_name_a_known_dag(make_set: Callable[..., Path]) -> None:
+    def warn(files: dict[str, Any]) -> None:
+        files["dag_warnings.yaml"] = [{"dag_id": "ghost", "warning_type": "nonexistent pool", "message": "m",
+                                       "timestamp": "2024-01-01T00:00:00+00:00"},
+                                      {"dag_id": "etl", "warning_type": "nonexistent pool", "message": "m",
+                                       "timestamp": "2024-01-01T00:00:00+00:00"}]
+
+    found = problems_of(make_set(warn))
+    assert len(found) == 1 and "ghost" in found[0] and "dag_warnings" in found[0]

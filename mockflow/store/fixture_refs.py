@@ -308,7 +308,6 @@ AFTER_DAGS = {
     "roles": check_role,
     "datasets": check_dataset,
     "dataset_events": check_dataset_event,
-    # Not yet enforced: tests/fixtures/minimal has warnings of DAGs it does not define.
-    # "dag_warnings": check_dag_warning,
+    "dag_warnings": check_dag_warning,
 }
 BEFORE_DAGS = {"users": check_user}
