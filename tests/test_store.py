@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from mockflow import Settings, Store, create_app
 from mockflow.store import freeze
-from mockflow.store.dags import add_task_instance
+from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import Dag, DagRun, Pool, TaskInstance
 from mockflow.store.state import State
 from tests.conftest import MINIMAL

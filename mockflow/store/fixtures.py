@@ -50,7 +50,7 @@ LOADERS: dict[str, tuple[str, str]] = {
     "dag_warnings": ("meta", "load_dag_warnings"),
     "event_logs": ("meta", "load_event_logs"),
     "datasets": ("datasets", "load_datasets"),
-    "dags": ("dags", "load_dag"),  # one file per DAG, in dags/
+    "dags": ("dag_files", "load_dag"),  # one file per DAG, in dags/
     "dataset_events": ("datasets", "load_dataset_events"),
 }
 # Stems read in this order, so that references point at objects already loaded.

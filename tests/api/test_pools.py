@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockflow.store import ti_index
-from mockflow.store.dags import add_task_instance
+from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import TaskInstance
 from tests.conftest import FIXTURES, MINIMAL
 
