@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from mockflow.store.seed import DEFAULT_ACTIONS, DEFAULT_ROLES
-from tests.conftest import FIXTURES
 
-SECURITY = FIXTURES / "security"
 ROLES = "/api/v1/roles"
 BY_NAME = ["Admin", "EtlEditor", "EtlReader", "Op", "ParentReader", "PoolKeeper", "Public", "User", "Viewer"]
 BY_ID = ["Admin", "Public", "Viewer", "User", "Op", "EtlReader", "EtlEditor", "ParentReader", "PoolKeeper"]
@@ -24,14 +21,6 @@ def grant(action: str, resource: str) -> dict[str, Any]:
 NEW = {"name": "Auditor", "actions": [grant("can_read", "Audit Logs"), grant("can_read", "DAG:reports")]}
 
 
-@pytest.fixture
-def sec(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client(SECURITY)
-
-
-@pytest.fixture
-def open_sec(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client(SECURITY, auth=None, auth_mode="none")
 
 
 def role_names(body: dict[str, Any]) -> list[str]:

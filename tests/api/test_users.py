@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.conftest import FIXTURES
-
-SECURITY = FIXTURES / "security"
 USERS = "/api/v1/users"
 SEEDED = ["admin", "Grace.Hopper", "etl_reader", "etl_editor", "parent_reader", "keeper", "retired", "nopass",
           "josé"]  # in id order
@@ -18,15 +14,6 @@ NEW = {"username": "neo", "email": "neo@example.com", "first_name": "Thomas", "l
        "password": "red-pill", "roles": [{"name": "Viewer"}]}
 
 
-@pytest.fixture
-def sec(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client(SECURITY)
-
-
-@pytest.fixture
-def open_sec(make_client: Callable[..., TestClient]) -> TestClient:
-    """No authentication: no login is counted, so a refused call must leave the store identical."""
-    return make_client(SECURITY, auth=None, auth_mode="none")
 
 
 def names(body: dict[str, Any]) -> list[str]:
