@@ -91,11 +91,10 @@ def has_import_errors(state: State, dag: Dag) -> bool:
     return dag.has_import_errors or any(error.filename == dag.fileloc for error in state.import_errors.values())
 
 
-def dag_to_wire(state: State, dag: Dag) -> JSON:
-    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+def _shared_fields(dag: Dag, tags: list[str]) -> JSON:
+    """What the DAG object and the details object both carry."""
     return {
         "dag_id": dag.dag_id,
-        "root_dag_id": dag.root_dag_id,
         "is_paused": dag.is_paused,
         "is_active": dag.is_active,
         "is_subdag": dag.is_subdag,
@@ -104,10 +103,18 @@ def dag_to_wire(state: State, dag: Dag) -> JSON:
         "owners": list(dag.owners),
         "description": dag.description,
         "schedule_interval": dag.schedule_interval,
-        "timetable_description": dag.timetable_description,
-        "tags": [{"name": tag} for tag in stored_tags(dag)],
+        "tags": [{"name": tag} for tag in tags],
         "max_active_tasks": dag.max_active_tasks,
         "max_active_runs": dag.max_active_runs,
+    }
+
+
+def dag_to_wire(state: State, dag: Dag) -> JSON:
+    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+    return {
+        **_shared_fields(dag, stored_tags(dag)),
+        "root_dag_id": dag.root_dag_id,
+        "timetable_description": dag.timetable_description,
         "has_import_errors": has_import_errors(state, dag),
         **_echoed(dag, _DAG_ECHOED),
     }
@@ -126,18 +133,7 @@ def dag_details_to_wire(dag: Dag) -> JSON:
     `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
     spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
     return {
-        "dag_id": dag.dag_id,
-        "is_paused": dag.is_paused,
-        "is_active": dag.is_active,
-        "is_subdag": dag.is_subdag,
-        "fileloc": dag.fileloc,
-        "file_token": file_token(dag.fileloc),
-        "owners": list(dag.owners),
-        "description": dag.description,
-        "schedule_interval": dag.schedule_interval,
-        "tags": [{"name": tag} for tag in dag.tags],
-        "max_active_tasks": dag.max_active_tasks,
-        "max_active_runs": dag.max_active_runs,
+        **_shared_fields(dag, dag.tags),
         "concurrency": dag.max_active_tasks,
         "start_date": iso(dag.start_date),
         "end_date": iso(dag.end_date),

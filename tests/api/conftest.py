@@ -1,4 +1,5 @@
-"""Clients on the security fixture set, shared by the users and roles tests."""
+"""Clients on the security fixture set (users and roles tests), and the store comparison the DAG-run
+and task-instance tests share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
+from mockflow.store.state import State
 from tests.conftest import FIXTURES
 
 SECURITY = FIXTURES / "security"
@@ -22,3 +24,10 @@ def sec(make_client: Callable[..., TestClient]) -> TestClient:
 def open_sec(make_client: Callable[..., TestClient]) -> TestClient:
     """No authentication: no login is counted, so a refused call must leave the store identical."""
     return make_client(SECURITY, auth=None, auth_mode="none")
+
+
+def business_state(client: TestClient) -> State:
+    """A snapshot without what every request may touch: audit rows, id counters, login counters."""
+    snapshot: State = client.app.store.snapshot()  # type: ignore[attr-defined]
+    snapshot.event_logs, snapshot.last_ids, snapshot.users = {}, {}, {}
+    return snapshot

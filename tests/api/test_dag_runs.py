@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.state import State
 from mockflow.store.timetables import Cron, CronError, manual_data_interval
+from tests.api.conftest import business_state
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "runs_basic"
 API = "/api/v1"
@@ -37,12 +37,6 @@ def tis_of(client: TestClient, dag_id: str, run_id: str) -> dict[tuple[str, int]
     body = client.get(f"{API}/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
     return {(ti["task_id"], ti["map_index"]): ti for ti in body["task_instances"]}
 
-
-def business_state(client: TestClient) -> State:
-    """A snapshot without what every request may touch: audit rows, id counters, login counters."""
-    snapshot: State = client.app.store.snapshot()  # type: ignore[attr-defined]
-    snapshot.event_logs, snapshot.last_ids, snapshot.users = {}, {}, {}
-    return snapshot
 
 
 def unchanged(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:

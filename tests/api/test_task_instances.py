@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.state import State
+from tests.api.conftest import business_state
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "runs_basic"
 API = "/api/v1"
@@ -38,11 +38,6 @@ def states(client: TestClient, run_id: str, dag_id: str = "sales_etl") -> dict[s
     return {ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}/{ti['map_index']}": ti["state"]
             for ti in body["task_instances"]}
 
-
-def business_state(client: TestClient) -> State:
-    snapshot: State = client.app.store.snapshot()  # type: ignore[attr-defined]
-    snapshot.event_logs, snapshot.last_ids, snapshot.users = {}, {}, {}
-    return snapshot
 
 
 def refused(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
