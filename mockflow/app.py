@@ -77,8 +77,6 @@ class Pipeline:
 
     def _run(self, op: Operation, request: Request, body: bytes) -> Reply:
         raw = RawRequest(
-            method=op.method,
-            path=request.url.path,
             path_params=dict(request.path_params),
             query=request.query_params.multi_items(),
             content_type=request.headers.get("content-type"),

@@ -93,8 +93,6 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "set_mapped_task_instance_note": (*_TI_EDIT, (READ, DAGS)),
 }
 
-# Task-instance lists are not filtered by DAG-level permissions on the real server.
-UNFILTERED_OPERATIONS = frozenset({"get_task_instances", "get_task_instances_batch"})
 
 
 @dataclass(frozen=True, slots=True)

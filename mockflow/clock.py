@@ -46,7 +46,3 @@ class Clock:
                 self._frozen_at += delta
             else:
                 self._offset += delta
-
-    def token_hex(self, nbytes: int = 16) -> str:
-        with self._lock:
-            return self.random.getrandbits(nbytes * 8).to_bytes(nbytes, "big").hex()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 AuthMode = Literal["basic", "none", "deny"]
@@ -25,8 +25,6 @@ class Settings:
     validation: ValidationEngine = "compiled"
     # The seed of the one random source (ids, generated values).
     seed: int = 0
-    # Extra settings that only some parts read, kept as plain strings.
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -35,7 +33,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"MOCKFLOW_{f.name.upper()}")
-            if raw is not None and f.name != "extra":
+            if raw is not None:
                 values[f.name] = _parse(f.name, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **values)

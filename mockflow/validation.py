@@ -30,15 +30,12 @@ from mockflow.spec import API_PREFIX, Operation, Parameter, Spec, load_spec
 
 JSON = dict[str, Any]
 Engine = Literal["compiled", "openapi-core", "off"]
-_MISSING = object()
 
 
 @dataclass(slots=True)
 class RawRequest:
     """What arrived, before any validation."""
 
-    method: str
-    path: str  # as sent, without the query string
     path_params: dict[str, Any]
     query: list[tuple[str, str]]
     content_type: str | None
@@ -160,9 +157,6 @@ class Verdicts(Protocol):
 
 class CompiledVerdicts:
     """jsonschema-rs validators compiled once per operation part and reused for every call."""
-
-    def __init__(self, spec: Spec) -> None:
-        self._spec = spec
 
     def request_ok(self, op: Operation, raw: RawRequest, query: dict[str, Any], body: Any) -> bool:
         for param in op.query_parameters():
@@ -320,7 +314,7 @@ class Validator:
         self._spec = spec or load_spec()
         self._verdicts: Verdicts | None = None
         if engine == "compiled":
-            self._verdicts = CompiledVerdicts(self._spec)
+            self._verdicts = CompiledVerdicts()
         elif engine == "openapi-core":
             self._verdicts = OpenAPICoreVerdicts(self._spec)
 

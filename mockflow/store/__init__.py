@@ -63,11 +63,6 @@ class Store:
         # Re-entrant: a store method may call another while holding it. Never held across an await.
         self.lock = threading.RLock()
 
-    @contextmanager
-    def locked(self) -> Iterator[State]:
-        with self.lock:
-            yield self.state
-
     def reset(self, seed: State | bytes | None = None) -> None:
         """Back to the seeded state (or to a new seed), by swapping in a fresh copy of it."""
         with self.lock:
