@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -40,10 +39,8 @@ def test_all_73_operations_are_indexed() -> None:
 def test_spec_is_parsed_once_per_process() -> None:
     assert load_spec() is load_spec()
     create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
-    started = time.perf_counter()
     create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
-    assert load_spec.cache_info().misses == 1
-    assert time.perf_counter() - started < 5  # generous: the benchmark measures the real figure
+    assert load_spec.cache_info().misses == 1  # timings live in benchmarks/bench.py
 
 
 def test_nullable_refs_become_nullable_copies() -> None:
