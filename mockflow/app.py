@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from mockflow.api import Handler, collect_handlers
 from mockflow.api.context import Call, Reply
+from mockflow.api.errors import problem_for
 from mockflow.audit import write_audit_row
 from mockflow.auth import PUBLIC_OPERATIONS, authenticate, authorize
 from mockflow.problems import (
@@ -32,6 +33,7 @@ from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import API_PREFIX, Operation, load_spec
 from mockflow.store import Store
+from mockflow.store.errors import DomainError
 from mockflow.store.fixtures import load_fixture_sets
 from mockflow.validation import RawRequest, Validator
 
@@ -69,6 +71,8 @@ class Pipeline:
             reply = self._run(op, request, body)
         except ApiError as error:
             return self._problem(op, error)
+        except DomainError as refused:
+            return self._problem(op, problem_for(refused, op.operation_id))
         except Exception as crash:  # a mockflow bug: answer a problem, never a stack trace
             log.exception("handler for %s crashed", op.operation_id)
             self.health.crashes.append(f"{op.operation_id}: {crash!r}")

@@ -3,12 +3,12 @@ clear_dag_run, set_dag_run_note, delete_dag_run, get_upstream_dataset_events."""
 
 from __future__ import annotations
 
+from mockflow.api.bodies import load_errors
 from mockflow.api.context import NO_CONTENT, Call, Reply
 from mockflow.auth import DAGS, READ, Caller
 from mockflow.pagination import page_limit
 from mockflow.problems import BadRequest, NotFound
 from mockflow.store import dag_runs as store
-from mockflow.store.bodies import load_errors
 from mockflow.store.datasets import dataset_event_to_wire
 from mockflow.store.records import DagRun
 from mockflow.store.state import JSON, State

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mockflow.problems import AlreadyExists, ApiError, BadRequest, NotFound, USE_DEFAULT
+from mockflow.problems import USE_DEFAULT, AlreadyExists, ApiError, BadRequest, NotFound
 from mockflow.store.errors import AlreadyExistsError, ConflictError, DomainError, InvalidInputError, NotFoundError
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockflow.api.bodies import load_errors
 from mockflow.api.context import Call, Reply
 from mockflow.api.negotiation import best_match
 from mockflow.problems import BadRequest
 from mockflow.store import task_changes, task_logs
 from mockflow.store import task_instances as store
-from mockflow.store.bodies import load_errors
 from mockflow.store.records import TaskInstance
 from mockflow.store.state import JSON
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from mockflow.api.bodies import load_errors
 from mockflow.audit import is_sensitive
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
-from mockflow.store.bodies import load_errors
 from mockflow.store.records import Connection
 from mockflow.store.state import JSON, State
 

@@ -14,8 +14,8 @@ from itertools import islice
 from typing import Any
 
 import mockflow.store.task_instances as tis
+from mockflow.api.bodies import MISSING, load_errors
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
-from mockflow.store.bodies import MISSING, load_errors
 from mockflow.store.dags import has_import_errors
 from mockflow.store.records import DagRun, DatasetEvent
 from mockflow.store.state import JSON, State

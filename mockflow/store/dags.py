@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from mockflow.api.bodies import MISSING, load_errors
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
 from mockflow.store import ti_index
-from mockflow.store.bodies import MISSING, load_errors
 from mockflow.store.datasets import forget_dags
 from mockflow.store.records import Dag, Task, TaskInstance
 from mockflow.store.state import JSON, State

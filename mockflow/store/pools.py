@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mockflow.api.bodies import load_errors
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
-from mockflow.store.bodies import load_errors
 from mockflow.store.records import Pool
 from mockflow.store.state import JSON, State
 

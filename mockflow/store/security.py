@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from mockflow.api.bodies import MISSING, UNKNOWN
 from mockflow.pagination import ordered
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
-from mockflow.store.bodies import MISSING, UNKNOWN
 from mockflow.store.records import Role, User
 from mockflow.store.state import JSON, State
 from mockflow.wire import naive_iso, parse_datetime

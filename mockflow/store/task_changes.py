@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from mockflow.api.bodies import MISSING, UNKNOWN
 from mockflow.problems import BadRequest, NotFound
-from mockflow.store.bodies import MISSING, UNKNOWN
 from mockflow.store.records import Dag, DagRun, TaskInstance
 from mockflow.store.state import JSON, State
 from mockflow.store.task_instances import (

@@ -13,9 +13,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from mockflow.api.bodies import UNKNOWN
 from mockflow.problems import BadRequest, NotFound
 from mockflow.store import dag_sources, ti_index
-from mockflow.store.bodies import UNKNOWN
 from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import Dag, DagRun, Task, TaskInstance
 from mockflow.store.state import JSON, RunKey, State

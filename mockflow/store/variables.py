@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
+from mockflow.api.bodies import load_errors
 from mockflow.problems import BadRequest, NotFound
-from mockflow.store.bodies import load_errors
 from mockflow.store.records import Variable
 from mockflow.store.state import JSON, State
 
