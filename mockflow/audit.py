@@ -1,4 +1,6 @@
-"""The event-log rows that some API calls write, with Airflow's `extra` text (behaviour reference 0.12)."""
+"""The event-log rows that audited API calls write, with Airflow's `extra` text (behaviour reference 0.12).
+
+Which operations are audited, under which event name, is the bundle's `audited_events`."""
 
 from __future__ import annotations
 
@@ -11,16 +13,6 @@ from typing import Any
 from mockflow.store.records import EventLog
 from mockflow.store.state import State
 from mockflow.wire import parse_datetime
-
-AUDITED_EVENTS = {
-    "post_connection": "connection.create",
-    "patch_connection": "connection.edit",
-    "delete_connection": "connection.delete",
-    "post_variables": "variable.create",
-    "patch_variable": "variable.edit",
-    "delete_variable": "variable.delete",
-    "post_dag_run": "dag_run.create",
-}
 
 # Names Airflow's secrets masker treats as sensitive (it then masks their values as ***).
 _SENSITIVE = re.compile(
@@ -36,16 +28,13 @@ def is_sensitive(name: str) -> bool:
 
 def write_audit_row(
     state: State,
-    operation_id: str,
+    event: str,
     *,
     owner: str,
     query: Sequence[tuple[str, str]],
     path: dict[str, Any],
     now: datetime,
 ) -> None:
-    event = AUDITED_EVENTS.get(operation_id)
-    if event is None:
-        return
     pairs = [*query, *((name, str(value)) for name, value in path.items())]
     masked = _mask(pairs, state)
     execution_date = next((value for name, value in query if name == "execution_date"), None)

@@ -1,4 +1,4 @@
-"""Who is calling (HTTP Basic against the store's users) and what each operation requires.
+"""Who is calling (HTTP Basic against the store's users) and whether they hold what an operation needs.
 
 Checks follow Airflow's order: authentication (401) before authorisation (403), both after
 request validation. `auth="none"` lets everything through as the first admin-like user;
@@ -22,78 +22,6 @@ READ, CREATE, EDIT, DELETE = "can_read", "can_create", "can_edit", "can_delete"
 DAGS = "DAGs"
 DAG_PREFIX = "DAG:"
 Permission = tuple[str, str]  # (action, resource)
-
-PUBLIC_OPERATIONS = frozenset({"get_health", "get_version"})
-
-_DAG_RUN_READ = ((READ, DAGS), (READ, "DAG Runs"))
-_TI_READ = (*_DAG_RUN_READ, (READ, "Task Instances"))
-_TI_EDIT = ((EDIT, DAGS), (READ, "DAG Runs"), (EDIT, "Task Instances"))
-
-
-def _crud(resource: str, names: Mapping[str, str]) -> dict[str, tuple[Permission, ...]]:
-    return {operation: ((action, resource),) for operation, action in names.items()}
-
-
-# What each operation needs, as measured on Airflow 2.5.3 (behaviour reference, 0.3 and per operation).
-REQUIRED: dict[str, tuple[Permission, ...]] = {
-    "get_config": ((READ, "Configurations"),),
-    "get_plugins": ((READ, "Plugins"),),
-    "get_providers": ((READ, "Providers"),),
-    "get_import_errors": ((READ, "ImportError"),),
-    "get_import_error": ((READ, "ImportError"),),
-    "get_dag_warnings": ((READ, "DAG Warnings"),),
-    "get_event_logs": ((READ, "Audit Logs"),),
-    "get_event_log": ((READ, "Audit Logs"),),
-    "get_permissions": ((READ, "Permissions"),),
-    "get_datasets": ((READ, "Datasets"),),
-    "get_dataset": ((READ, "Datasets"),),
-    "get_dataset_events": ((READ, "Datasets"),),
-    "get_dag_source": ((READ, "DAG Code"),),
-    **_crud("Pools", {"get_pools": READ, "get_pool": READ, "post_pool": CREATE, "patch_pool": EDIT,
-                      "delete_pool": DELETE}),
-    **_crud("Variables", {"get_variables": READ, "get_variable": READ, "post_variables": CREATE,
-                          "patch_variable": EDIT, "delete_variable": DELETE}),
-    **_crud("Connections", {"get_connections": READ, "get_connection": READ, "post_connection": CREATE,
-                            "patch_connection": EDIT, "delete_connection": DELETE, "test_connection": CREATE}),
-    **_crud("Users", {"get_users": READ, "get_user": READ, "post_user": CREATE, "patch_user": EDIT,
-                      "delete_user": DELETE}),
-    **_crud("Roles", {"get_roles": READ, "get_role": READ, "post_role": CREATE, "patch_role": EDIT,
-                      "delete_role": DELETE}),
-    "get_dags": ((READ, DAGS),),
-    "get_dag": ((READ, DAGS),),
-    "get_dag_details": ((READ, DAGS),),
-    "patch_dags": ((EDIT, DAGS),),
-    "patch_dag": ((EDIT, DAGS),),
-    "delete_dag": ((DELETE, DAGS),),
-    "get_tasks": ((READ, DAGS), (READ, "Task Instances")),
-    "get_task": ((READ, DAGS), (READ, "Task Instances")),
-    "get_dag_runs": _DAG_RUN_READ,
-    "get_dag_runs_batch": _DAG_RUN_READ,
-    "get_dag_run": _DAG_RUN_READ,
-    "post_dag_run": ((EDIT, DAGS), (CREATE, "DAG Runs")),
-    "delete_dag_run": ((EDIT, DAGS), (DELETE, "DAG Runs")),
-    "update_dag_run_state": ((READ, DAGS), (EDIT, "DAG Runs")),
-    "clear_dag_run": ((READ, DAGS), (EDIT, "DAG Runs")),
-    "set_dag_run_note": ((READ, DAGS), (EDIT, "DAG Runs")),
-    "get_upstream_dataset_events": (*_DAG_RUN_READ, (READ, "Datasets")),
-    "get_task_instances": _TI_READ,
-    "get_task_instances_batch": _TI_READ,
-    "get_task_instance": _TI_READ,
-    "get_mapped_task_instance": _TI_READ,
-    "get_mapped_task_instances": _TI_READ,
-    "get_extra_links": _TI_READ,
-    "get_log": _TI_READ,
-    "get_xcom_entries": (*_TI_READ, (READ, "XComs")),
-    "get_xcom_entry": (*_TI_READ, (READ, "XComs")),
-    "patch_task_instance": _TI_EDIT,
-    "patch_mapped_task_instance": _TI_EDIT,
-    "post_clear_task_instances": _TI_EDIT,
-    "post_set_task_instances_state": _TI_EDIT,
-    "set_task_instance_note": (*_TI_EDIT, (READ, DAGS)),
-    "set_mapped_task_instance_note": (*_TI_EDIT, (READ, DAGS)),
-}
-
-
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -181,8 +109,9 @@ def permissions_of(state: State, user: User) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any], state: State | None = None) -> None:
-    """403 unless the caller holds every permission the operation needs.
+def authorize(caller: Caller, required: Iterable[Permission], path: Mapping[str, Any], state: State | None = None,
+              ) -> None:
+    """403 unless the caller holds every permission in `required` (what the operation needs).
 
     A requirement on `DAGs` is met by the global permission or by `DAG:<root dag id>` for the
     path's DAG; without a concrete DAG id (none, or `~`) access to at least one existing DAG is
@@ -191,7 +120,7 @@ def authorize(caller: Caller, operation_id: str, path: Mapping[str, Any], state:
     if caller.unrestricted:
         return
     dag_id = path.get("dag_id")
-    for action, resource in REQUIRED.get(operation_id, ()):
+    for action, resource in required:
         if resource != DAGS:
             allowed = caller.can(action, resource)
         elif dag_id is None or dag_id == "~":

@@ -1,7 +1,8 @@
 """Every error mockflow answers, and the one place that renders them.
 
-Handlers raise these; `render_problem` turns them into Airflow's RFC 7807 body, sent as
-`application/problem+json` like the real server (the spec documents `application/json`).
+Handlers raise these; `ApiError.body()` is Airflow's RFC 7807 body, and `pipeline.problem_reply` the
+one place that answers it, as `application/problem+json` like the real server (the spec documents
+`application/json`).
 """
 
 from __future__ import annotations
@@ -108,10 +109,6 @@ class ResponseInvalid(ApiError):
     status = 500
     default_title = "Response body does not conform to specification"
     type_name = "Unknown"
-
-
-def render_problem(error: ApiError) -> bytes:
-    return dump_json(error.body())
 
 
 def dump_json(data: Any) -> bytes:

@@ -1,4 +1,4 @@
-"""Starlette routes built from the spec's paths: one route per path, dispatching on the method.
+"""Starlette routes built from the bundles' specs: one route per path, dispatching on the method.
 
 Methods are dispatched here rather than by Starlette so that a known path with a wrong method
 gets Airflow's 405 problem body, and OPTIONS answers 200 with `Allow` (no auth), as on Airflow.
@@ -15,12 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from mockflow.spec import API_PREFIX, Operation, load_spec
-
-# Path parameters that Airflow routes as integers (a non-integer is a routing 404) or as paths
-# (they may contain `/`).
-INT_PARAMETERS = frozenset({"event_log_id", "import_error_id", "map_index", "task_try_number"})
-PATH_PARAMETERS = frozenset({"variable_key", "uri"})
+from mockflow.bundle import Bundle
+from mockflow.spec import Operation
 
 # Every route takes every method; `_endpoint` answers 405 itself (Starlette's would be plain text).
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
@@ -30,7 +26,7 @@ class Dispatcher(Protocol):
     """What the routes hand a request to: the app serving it (found in the ASGI scope, so one
     set of routes, built once per process, serves every app)."""
 
-    async def dispatch(self, op: Operation, request: Request) -> Response: ...
+    async def dispatch(self, bundle: Bundle, op: Operation, request: Request) -> Response: ...
 
     def method_not_allowed(self, allowed: list[str]) -> Response: ...
 
@@ -40,18 +36,24 @@ class Dispatcher(Protocol):
 SCOPE_KEY = "mockflow.app"
 
 
-def starlette_path(template: str) -> str:
-    """`/pools/{pool_name}` -> `/api/v1/pools/{pool_name}`, with int/path convertors where needed."""
+def starlette_path(bundle: Bundle, template: str, integers: frozenset[str]) -> str:
+    """`/pools/{pool_name}` -> `/api/v1/pools/{pool_name}`, with int/path convertors where needed:
+    integer parameters are routed as integers (a non-integer is a routing 404, as on Werkzeug)."""
     out = []
     for segment in template.split("/"):
         if segment.startswith("{") and segment.endswith("}"):
             name = segment[1:-1]
-            if name in INT_PARAMETERS:
+            if name in integers:
                 segment = "{" + name + ":int}"
-            elif name in PATH_PARAMETERS:
+            elif name in bundle.path_parameters:
                 segment = "{" + name + ":path}"
         out.append(segment)
-    return API_PREFIX + "/".join(out)
+    return bundle.prefix + "/".join(out)
+
+
+def _integer_parameters(operations: dict[str, Operation]) -> frozenset[str]:
+    return frozenset(p.name for op in operations.values() for p in op.parameters
+                     if p.location == "path" and p.schema.get("type") == "integer")
 
 
 def _specificity(template: str) -> list[tuple[int, str]]:
@@ -61,21 +63,28 @@ def _specificity(template: str) -> list[tuple[int, str]]:
 
 
 @functools.cache
-def build_router() -> Router:
-    """The spec's routes, compiled once per process (Starlette compiles a regex per route)."""
-    by_path: dict[str, dict[str, Operation]] = {}
-    for op in load_spec().operations.values():
-        by_path.setdefault(op.path, {})[op.method] = op
-    routes = [Route(starlette_path(template), _endpoint(by_path[template]), methods=ANY_METHOD)
-              for template in sorted(by_path, key=_specificity)]
+def build_router(bundles: tuple[Bundle, ...]) -> Router:
+    """The bundles' routes, compiled once per process and set of bundles (Starlette compiles a
+    regex per route)."""
+    routes = [route for bundle in bundles for route in _bundle_routes(bundle)]
     return Router(routes=routes, redirect_slashes=False, default=_not_found)
+
+
+def _bundle_routes(bundle: Bundle) -> list[Route]:
+    by_path: dict[str, dict[str, Operation]] = {}
+    for op in bundle.spec.operations.values():
+        by_path.setdefault(op.path, {})[op.method] = op
+    integers = _integer_parameters(bundle.spec.operations)
+    return [Route(starlette_path(bundle, template, integers), _endpoint(bundle, by_path[template]),
+                  methods=ANY_METHOD)
+            for template in sorted(by_path, key=_specificity)]
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await scope[SCOPE_KEY].not_found(scope, receive, send)
 
 
-def _endpoint(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(bundle: Bundle, methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
     allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"})
 
     async def endpoint(request: Request) -> Response:
@@ -85,7 +94,7 @@ def _endpoint(methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Re
             method = "GET"
         op = methods.get(method)
         if op is not None:
-            return await app.dispatch(op, request)
+            return await app.dispatch(bundle, op, request)
         if method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": ", ".join(allowed)})
         return app.method_not_allowed(allowed)

@@ -26,7 +26,7 @@ import orjson
 
 from mockflow.problems import BadRequest, ResponseInvalid, UnsupportedMediaType
 from mockflow.schemas import body_message, first_error, to_json_schema
-from mockflow.spec import API_PREFIX, Operation, Parameter, Spec, load_spec
+from mockflow.spec import Operation, Parameter, Spec
 
 JSON = dict[str, Any]
 Engine = Literal["compiled", "openapi-core", "off"]
@@ -156,16 +156,20 @@ class Verdicts(Protocol):
 
 
 class CompiledVerdicts:
-    """jsonschema-rs validators compiled once per operation part and reused for every call."""
+    """jsonschema-rs validators compiled once per spec and operation part, reused for every call."""
+
+    def __init__(self, spec: Spec) -> None:
+        self._spec = spec
 
     def request_ok(self, op: Operation, raw: RawRequest, query: dict[str, Any], body: Any) -> bool:
         for param in op.query_parameters():
-            if param.name in query and not _compiled(op.operation_id, "q:" + param.name).is_valid(query[param.name]):
+            if param.name in query and not _compiled(self._spec, op.operation_id,
+                                                     "q:" + param.name).is_valid(query[param.name]):
                 return False
-        return op.body_schema is None or bool(_compiled(op.operation_id, "body").is_valid(body))
+        return op.body_schema is None or bool(_compiled(self._spec, op.operation_id, "body").is_valid(body))
 
     def response_problem(self, op: Operation, status: int, data: Any) -> str | None:
-        validator = _compiled(op.operation_id, f"response:{_response_key(op, status)}")
+        validator = _compiled(self._spec, op.operation_id, f"response:{_response_key(op, status)}")
         if validator.is_valid(data):
             return None
         error = next(iter(validator.iter_errors(data)))
@@ -177,8 +181,7 @@ def _response_key(op: Operation, status: int) -> str:
 
 
 @functools.cache
-def _compiled(operation_id: str, part: str) -> Any:
-    spec = load_spec()
+def _compiled(spec: Spec, operation_id: str, part: str) -> Any:
     op = spec.operations[operation_id]
     if part == "body":
         schema = to_json_schema(op.body_schema or {}, "request")
@@ -225,8 +228,8 @@ class OpenAPICoreVerdicts:
         request = MockRequest(
             "http://mockflow",
             op.method.lower(),
-            API_PREFIX + _fill_path(op.path, raw.path_params),
-            path_pattern=API_PREFIX + op.path,
+            self._spec.prefix + _fill_path(op.path, raw.path_params),
+            path_pattern=self._spec.prefix + op.path,
             args=_scalar_args(op, query, args),
             view_args={k: str(v) for k, v in raw.path_params.items()},
             data=orjson.dumps(body) if body is not None else b"",
@@ -268,7 +271,7 @@ class OpenAPICoreVerdicts:
         from openapi_core.testing import MockRequest, MockResponse
         from openapi_core.validation.response.validators import V30ResponseDataValidator
 
-        url = API_PREFIX + op.path
+        url = self._spec.prefix + op.path
         request = MockRequest("http://mockflow", op.method.lower(), url, path_pattern=url)
         response = MockResponse(orjson.dumps(data), status_code=status, content_type="application/json")
         for error in V30ResponseDataValidator(self._api.spec).iter_errors(request, response):
@@ -309,12 +312,12 @@ def _wire(value: Any) -> str:
 class Validator:
     """The seam the app calls: request checks with Airflow's texts, response checks that fail loudly."""
 
-    def __init__(self, engine: Engine, spec: Spec | None = None) -> None:
+    def __init__(self, engine: Engine, spec: Spec) -> None:
         self.engine = engine
-        self._spec = spec or load_spec()
+        self._spec = spec
         self._verdicts: Verdicts | None = None
         if engine == "compiled":
-            self._verdicts = CompiledVerdicts()
+            self._verdicts = CompiledVerdicts(spec)
         elif engine == "openapi-core":
             self._verdicts = OpenAPICoreVerdicts(self._spec)
 

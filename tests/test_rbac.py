@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.auth import REQUIRED, Caller
+from mockflow.api.access import REQUIRED
+from mockflow.auth import Caller
 from mockflow.spec import load_spec
 from mockflow.store.records import Dag, Role
 from tests.conftest import FIXTURES, MINIMAL

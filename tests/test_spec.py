@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mockflow import Settings, create_app
-from mockflow.spec import load_spec, read_vendored_text
+from mockflow.spec import AIRFLOW_2_5_3, load_spec, read_vendored_text
 from mockflow.spec.patches import NULL_BRANCH
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "airflow-2.5.3-v1.yaml"
@@ -37,10 +37,13 @@ def test_all_73_operations_are_indexed() -> None:
 
 
 def test_spec_is_parsed_once_per_process() -> None:
-    assert load_spec() is load_spec()
-    create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
-    create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
-    assert load_spec.cache_info().misses == 1  # timings live in benchmarks/bench.py
+    assert load_spec() is load_spec() is load_spec(AIRFLOW_2_5_3)
+    first = create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
+    second = create_app(Settings(fixtures=(str(Path(__file__).parent / "fixtures" / "minimal"),)))
+    # one parsed spec, one bundle and one router for every app (timings live in benchmarks/bench.py)
+    assert first.bundles[0].spec is second.bundles[0].spec is load_spec()
+    assert first.bundles == second.bundles
+    assert first.router is second.router
 
 
 def test_nullable_refs_become_nullable_copies() -> None:

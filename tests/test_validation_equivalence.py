@@ -18,7 +18,7 @@ from mockflow.validation import CompiledVerdicts, OpenAPICoreVerdicts, RawReques
 from tests.strategies import instances, near_misses
 
 SPEC = load_spec()
-COMPILED = CompiledVerdicts()
+COMPILED = CompiledVerdicts(SPEC)
 REFERENCE = OpenAPICoreVerdicts(SPEC)
 
 BODY_OPERATIONS = sorted(op_id for op_id, op in SPEC.operations.items() if op.body_schema is not None)

@@ -8,17 +8,10 @@ way has an entry `"<code>@<operationId>"`, which wins over the plain one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from mockflow.bundle import Text
 from mockflow.problems import USE_DEFAULT, AlreadyExists, ApiError, BadRequest, NotFound
 from mockflow.store.errors import AlreadyExistsError, ConflictError, DomainError, InvalidInputError, NotFoundError
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    detail: str | None  # a template over the facts; None sends `"detail": null`, as Airflow does
-    title: str | None = None  # None keeps the problem class's default title
-
 
 TEXTS: dict[str, Text] = {}
 
@@ -30,8 +23,8 @@ _CLASSES: Mapping[type[DomainError], type[ApiError]] = {
 }
 
 
-def problem_for(error: DomainError, operation_id: str, texts: Mapping[str, Text] = TEXTS) -> ApiError:
-    """The problem Airflow 2.5.3 answers for `error` raised while serving `operation_id`."""
+def problem_for(error: DomainError, operation_id: str, texts: Mapping[str, Text]) -> ApiError:
+    """The problem a bundle with `texts` answers for `error` raised while serving `operation_id`."""
     text = texts.get(f"{error.code}@{operation_id}") or texts.get(error.code)
     problem_class = next((cls for kind, cls in _CLASSES.items() if isinstance(error, kind)), BadRequest)
     if text is None:

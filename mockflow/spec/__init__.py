@@ -1,13 +1,17 @@
-"""The vendored Airflow 2.5.3 spec: loaded, corrected and indexed once per process.
+"""OpenAPI documents as values: read, corrected and indexed once per process.
 
-`load_spec()` is cached, so every app built in a process shares one parsed spec and one
-operation index (building a second app costs no parsing).
+`load_spec(source)` is cached per source, so every app built in a process shares one parsed spec
+and one operation index (building a second app costs no parsing). The default source is the
+vendored Airflow 2.5.3 spec with its in-memory corrections; other bundles (the control API, a
+later Airflow version) bring their own `SpecSource`.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -17,7 +21,6 @@ import yaml
 from mockflow.spec.patches import apply_patches
 
 SPEC_FILE = "airflow-2.5.3-v1.yaml"
-API_PREFIX = "/api/v1"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 JSON = dict[str, Any]
@@ -53,15 +56,32 @@ class Operation:
         return tuple(p for p in self.parameters if p.location == "query")
 
 
-@dataclass(frozen=True, slots=True)
+# Compared by identity: one Spec per source and process, so it can key caches of compiled validators.
+@dataclass(frozen=True, slots=True, eq=False)
 class Spec:
     raw: JSON  # the patched spec document (refs intact), for openapi-core
     operations: dict[str, Operation]
     schemas: dict[str, JSON]  # component schemas, refs resolved
+    prefix: str  # the URL prefix of every path: the first `servers` entry (`/api/v1`)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecSource:
+    """Where a spec document lives (a package data file) and the corrections it needs in memory."""
+
+    package: str
+    filename: str
+    patches: Callable[[JSON], None] | None = None
+
+    def read_text(self) -> str:
+        return resources.files(self.package).joinpath(self.filename).read_text(encoding="utf-8")
+
+
+AIRFLOW_2_5_3 = SpecSource("mockflow.spec", SPEC_FILE, apply_patches)
 
 
 def read_vendored_text() -> str:
-    return resources.files("mockflow.spec").joinpath(SPEC_FILE).read_text(encoding="utf-8")
+    return AIRFLOW_2_5_3.read_text()
 
 
 def _yaml_loader() -> type[yaml.SafeLoader]:
@@ -69,14 +89,32 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def load_spec(source: SpecSource = AIRFLOW_2_5_3) -> Spec:
+    return _parsed(source)
+
+
 @functools.cache
-def load_spec() -> Spec:
-    document = yaml.load(read_vendored_text(), Loader=_yaml_loader())
-    apply_patches(document)
+def _parsed(source: SpecSource) -> Spec:
+    text = source.read_text()
+    document = _load_json(text) if source.filename.endswith(".json") else yaml.load(text, Loader=_yaml_loader())
+    if source.patches is not None:
+        source.patches(document)
+    return index_spec(document)
+
+
+def index_spec(document: JSON) -> Spec:
+    """The operation index and resolved schemas of a (corrected) OpenAPI 3.0 document."""
     resolver = _Resolver(document)
     operations = _index_operations(document, resolver)
-    schemas = {name: resolver.resolve(schema) for name, schema in document["components"]["schemas"].items()}
-    return Spec(raw=document, operations=operations, schemas=schemas)
+    components = document.get("components", {}).get("schemas", {})
+    schemas = {name: resolver.resolve(schema) for name, schema in components.items()}
+    servers = document.get("servers") or [{"url": ""}]
+    return Spec(raw=document, operations=operations, schemas=schemas, prefix=servers[0]["url"].rstrip("/"))
+
+
+def _load_json(text: str) -> JSON:
+    document: JSON = json.loads(text)
+    return document
 
 
 class _Resolver:

@@ -1,0 +1,188 @@
+"""The request path as an ordered list of small steps, each able to answer or pass the request on.
+
+A step is `step(exchange, call_next) -> Reply`. The app runs its own outer steps (response
+checks, error rendering; later the journal, faults and namespaces) around the steps of the bundle
+that owns the route. For the Airflow API the order is the real server's (behaviour reference
+0.1), which decides which error wins:
+
+    check_response -> render_errors -> validate_request -> hold_store -> authenticate
+    -> authorize -> audit -> call_handler
+
+Every step is synchronous: the body is read before the first step runs, and the store lock
+(taken by `hold_store`) is never held across an await.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mockflow.api.context import Call, Reply
+from mockflow.api.errors import problem_for
+from mockflow.audit import write_audit_row
+from mockflow.auth import Caller, authenticate, authorize
+from mockflow.problems import PROBLEM_CONTENT_TYPE, ApiError, ResponseInvalid
+from mockflow.spec import Operation
+from mockflow.store.errors import DomainError
+from mockflow.store.state import State
+from mockflow.validation import RawRequest, Validator, ValidRequest
+
+if TYPE_CHECKING:
+    from mockflow.bundle import Bundle, Handler
+    from mockflow.settings import Settings
+    from mockflow.store import Store
+
+log = logging.getLogger("mockflow")
+
+Next = Callable[["Exchange"], Reply]
+Step = Callable[["Exchange", Next], Reply]
+
+
+@dataclass
+class Health:
+    """Bugs mockflow found in itself while serving: responses its spec forbids, crashes."""
+
+    invalid_responses: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+
+
+class NotImplementedYet(ApiError):
+    status = 501
+    default_title = "Not Implemented"
+    type_name = "Unknown"
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request on its way through the steps, and what they learnt about it."""
+
+    bundle: Bundle
+    op: Operation
+    raw: RawRequest
+    headers: Mapping[str, str]
+    settings: Settings
+    store: Store
+    validator: Validator
+    handlers: Mapping[str, Handler]
+    health: Health
+    valid: ValidRequest | None = None
+    state: State | None = None  # the live state, while `hold_store` holds the lock
+    now: datetime | None = None  # one instant per request
+    caller: Caller | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # what steps tell later ones (and the journal)
+
+
+def run(steps: Sequence[Step], exchange: Exchange) -> Reply:
+    """Runs `steps` in order; each decides whether the next one runs."""
+
+    def at(index: int) -> Next:
+        if index == len(steps):
+            return _nothing_answered
+
+        def call_next(ex: Exchange) -> Reply:
+            return steps[index](ex, at(index + 1))
+
+        return call_next
+
+    return at(0)(exchange)
+
+
+def _nothing_answered(exchange: Exchange) -> Reply:
+    raise NotImplementedYet(f"no step answered {exchange.op.operation_id}")
+
+
+# --- the app's outer steps --------------------------------------------------------------------
+
+def check_response(ex: Exchange, call_next: Next) -> Reply:
+    """A reply the spec forbids is a mockflow bug: a 500 problem naming the place, kept in health."""
+    reply = call_next(ex)
+    if not reply.validate or reply.status == 204 or isinstance(reply.body, (bytes, str)) or reply.body is None:
+        return reply
+    try:
+        ex.validator.check_response(ex.op, reply.status, reply.body)
+    except ResponseInvalid as invalid:
+        log.error("mockflow bug: %s", invalid.detail)
+        ex.health.invalid_responses.append(str(invalid.detail))
+        return problem_reply(invalid)
+    return reply
+
+
+def render_errors(ex: Exchange, call_next: Next) -> Reply:
+    """Every error becomes a problem reply here, and only here."""
+    try:
+        return call_next(ex)
+    except ApiError as error:
+        return problem_reply(error)
+    except DomainError as refused:
+        return problem_reply(problem_for(refused, ex.op.operation_id, ex.bundle.texts))
+    except Exception as crash:  # a mockflow bug: answer a problem, never a stack trace
+        log.exception("handler for %s crashed", ex.op.operation_id)
+        ex.health.crashes.append(f"{ex.op.operation_id}: {crash!r}")
+        return problem_reply(ApiError(f"mockflow crashed in {ex.op.operation_id}: {crash!r}"))
+
+
+def problem_reply(error: ApiError) -> Reply:
+    if error.status >= 500:
+        log.error("mockflow answered %s: %s", error.status, error.detail)
+    return Reply(status=error.status, body=error.body(), content_type=PROBLEM_CONTENT_TYPE)
+
+
+# --- the bundle's steps -----------------------------------------------------------------------
+
+def validate_request(ex: Exchange, call_next: Next) -> Reply:
+    ex.valid = ex.validator.check_request(ex.op, ex.raw)
+    return call_next(ex)
+
+
+def hold_store(ex: Exchange, call_next: Next) -> Reply:
+    with ex.store.lock:
+        ex.state = ex.store.state
+        ex.now = ex.store.clock.now()
+        return call_next(ex)
+
+
+def authenticate_basic(ex: Exchange, call_next: Next) -> Reply:
+    assert ex.state is not None
+    if ex.op.operation_id in ex.bundle.public_operations:
+        ex.caller = authenticate(ex.state, None, "none", ex.now)
+    else:
+        ex.caller = authenticate(ex.state, ex.headers.get("authorization"), ex.settings.auth, ex.now)
+    return call_next(ex)
+
+
+def authorize_operation(ex: Exchange, call_next: Next) -> Reply:
+    assert ex.caller is not None and ex.valid is not None
+    if ex.op.operation_id not in ex.bundle.public_operations:
+        authorize(ex.caller, ex.bundle.permissions.get(ex.op.operation_id, ()), ex.valid.path, ex.state)
+    return call_next(ex)
+
+
+def audit(ex: Exchange, call_next: Next) -> Reply:
+    event = ex.bundle.audited_events.get(ex.op.operation_id)
+    if event is not None:
+        assert ex.state is not None and ex.valid is not None and ex.caller is not None and ex.now is not None
+        write_audit_row(ex.state, event, owner=ex.caller.username, query=ex.valid.raw_query, path=ex.valid.path,
+                        now=ex.now)
+    return call_next(ex)
+
+
+def call_handler(ex: Exchange, call_next: Next) -> Reply:
+    handler = ex.handlers.get(ex.op.operation_id)
+    if handler is None:
+        raise NotImplementedYet(f"mockflow does not implement {ex.op.operation_id} yet")
+    assert ex.valid is not None and ex.caller is not None and ex.state is not None and ex.now is not None
+    call = Call(op=ex.op, path=ex.valid.path, query=ex.valid.query, body=ex.valid.body,
+                raw_query=ex.valid.raw_query, caller=ex.caller, store=ex.store, state=ex.state,
+                settings=ex.settings, headers=ex.headers, now=ex.now)
+    result = handler(call)
+    return result if isinstance(result, Reply) else Reply(body=result)
+
+
+# The request path of an Airflow-style bundle, after the app's outer steps.
+AIRFLOW_STEPS: tuple[Step, ...] = (validate_request, hold_store, authenticate_basic, authorize_operation, audit,
+                                   call_handler)
+# What the app runs around every bundle's steps (the journal and faults join here).
+OUTER_STEPS: tuple[Step, ...] = (check_response, render_errors)
