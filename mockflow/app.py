@@ -1,12 +1,14 @@
-"""`create_app()`: the ASGI app that serves one or more API bundles over one store.
+"""`create_app()`: the ASGI app that serves API bundles over the stores of its namespaces.
 
-A request is routed (404 / 405 / OPTIONS) to the bundle that owns its path, then runs the app's
-outer steps and the bundle's own steps in order (`mockflow.pipeline` lists them); the reply is
-rendered to bytes in one place, `render`.
+A request is routed (404 / 405 / OPTIONS) to the bundle that owns its path and to the namespace
+its `X-Mockflow-Namespace` header names, then runs the steps in order: for observed bundles (the
+Airflow API) the journal and faults first, then the response check and the error renderer, then
+the bundle's own steps (`mockflow.pipeline`). The reply becomes bytes in one place, `render`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,16 @@ from starlette.types import Receive, Scope, Send
 from mockflow.api.bundle import airflow_v1
 from mockflow.api.context import Reply
 from mockflow.bundle import Bundle, Handler
+from mockflow.clock import Clock
+from mockflow.control.bundle import control_bundle
+from mockflow.control.checks import ControlChecks
+from mockflow.control.facade import Control
+from mockflow.control.journal import Journal
+from mockflow.control.namespaces import HEADER, Namespace, Namespaces
+from mockflow.control.steps import inject_faults, record_in_journal
+from mockflow.disconnect import RAW_SEND, DisconnectResponse
 from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Step, problem_reply, run
-from mockflow.problems import MethodNotAllowed, RouteNotFound, dump_json
+from mockflow.problems import ApiError, MethodNotAllowed, RouteNotFound, dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import Operation
@@ -39,17 +49,38 @@ class Served:
 
 
 class MockflowApp:
-    """The ASGI app. `store` is the live store; `health` lists mockflow's own bugs seen so far."""
+    """The ASGI app. `store` is the default namespace's live store; `control` its controls;
+    `health` lists mockflow's own bugs seen so far."""
 
     def __init__(self, settings: Settings, store: Store, bundles: Sequence[Bundle] | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.bundles = tuple(bundles) if bundles else (airflow_v1(),)
+        served = tuple(bundles) if bundles else (airflow_v1(),)
+        self.bundles = (*served, control_bundle()) if settings.control else served
         self.health = Health()
-        self.served = {bundle.name: Served(bundle, Validator(settings.validation, bundle.spec), dict(bundle.handlers),
-                                           (*OUTER_STEPS, *bundle.steps))
+        self.served = {bundle.name: Served(bundle, _validator(settings, bundle), dict(bundle.handlers),
+                                           _steps_of(bundle))
                        for bundle in self.bundles}
         self.router = build_router(self.bundles)
+        self.namespaces = Namespaces(Namespace("default", store, Journal(limit=settings.journal_limit)),
+                                     self._new_store, settings.journal_limit, settings.max_namespaces)
+        self.control_checks = ControlChecks(control_bundle().spec)
+
+    @property
+    def control(self) -> Control:
+        """The controls of the default namespace (`.namespace(name)` for another one)."""
+        return Control(self, self.namespaces.default)
+
+    def _new_store(self) -> Store:
+        return Store(self.store.seed, clock=Clock(seed=self.settings.seed))
+
+    def operation(self, operation_id: str) -> tuple[Served, Operation] | None:
+        """The observed bundle serving `operation_id`, and the operation."""
+        for served in self.served.values():
+            op = served.bundle.spec.operations.get(operation_id)
+            if op is not None and served.bundle.observed:
+                return served, op
+        return None
 
     @property
     def pipeline(self) -> Served:
@@ -60,18 +91,29 @@ class MockflowApp:
         if scope["type"] == "lifespan":
             return  # nothing to start or stop
         scope[SCOPE_KEY] = self
+        scope[RAW_SEND] = send  # the server's own send: a fault may need its connection
         await self.router(scope, receive, send)
 
     async def dispatch(self, bundle: Bundle, op: Operation, request: Request) -> Response:
         body = await request.body()
-        return render(self.handle(bundle, op, request, body))
+        reply = self.handle(bundle, op, request, body)
+        if reply.delay_ms:
+            await asyncio.sleep(reply.delay_ms / 1000)
+        if reply.disconnect is not None:
+            return DisconnectResponse(reply.disconnect, render(reply))
+        return render(reply)
 
     def handle(self, bundle: Bundle, op: Operation, request: Request, body: bytes) -> Reply:
         served = self.served[bundle.name]
+        try:
+            namespace = self.namespaces.get(request.headers.get(HEADER))
+        except ApiError as refused:
+            return problem_reply(refused)
         raw = RawRequest(path_params=dict(request.path_params), query=request.query_params.multi_items(),
                          content_type=request.headers.get("content-type"), body=body)
-        exchange = Exchange(bundle=bundle, op=op, raw=raw, headers=request.headers, settings=self.settings,
-                            store=self.store, validator=served.validator, handlers=served.handlers,
+        exchange = Exchange(app=self, bundle=bundle, op=op, method=request.method, url_path=request.url.path,
+                            raw=raw, headers=request.headers, settings=self.settings, namespace=namespace,
+                            store=namespace.store, validator=served.validator, handlers=served.handlers,
                             health=self.health)
         return run(served.steps, exchange)
 
@@ -90,6 +132,18 @@ class MockflowApp:
         response = render(problem_reply(MethodNotAllowed()))
         response.headers["Allow"] = ", ".join(allowed)
         return response
+
+
+def _validator(settings: Settings, bundle: Bundle) -> Validator:
+    # The controls are always validated: `validation="off"` is for benchmarking the Airflow API.
+    engine = settings.validation if bundle.observed else "compiled"
+    return Validator(engine, bundle.spec, optional_body_defaults=bundle.optional_body_defaults)
+
+
+def _steps_of(bundle: Bundle) -> tuple[Step, ...]:
+    observing: tuple[Step, ...] = (record_in_journal,) if bundle.observed else ()
+    faulting: tuple[Step, ...] = (inject_faults,) if bundle.observed else ()
+    return (*observing, *OUTER_STEPS, *faulting, *bundle.steps)
 
 
 def render(reply: Reply) -> Response:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from mockflow.pipeline import Step
 
 Permission = tuple[str, str]  # (action, resource)
-Handler = Callable[[Any], Any]  # takes the bundle's call object, returns wire data or a Reply
+Handler = Callable[..., Any]  # takes what the bundle's last step passes; returns wire data or a Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,10 @@ class Bundle:
     texts: Mapping[str, Text] = field(default_factory=dict)  # domain error code -> words
     # Path parameters routed as paths (they may contain `/`), as Airflow's routes declare them.
     path_parameters: frozenset[str] = frozenset()
+    # Observed bundles are journaled and can be faulted; the control API itself is not.
+    observed: bool = True
+    # Whether a left-out optional JSON body counts as `{}` (Airflow's own server refuses it).
+    optional_body_defaults: bool = False
 
     @property
     def prefix(self) -> str:

@@ -12,9 +12,21 @@ class Clock:
 
     def __init__(self, seed: int = 0, frozen_at: datetime | None = None) -> None:
         self._lock = threading.Lock()
+        self._seed = seed
         self._frozen_at = frozen_at
         self._offset = timedelta(0)
         self.random = random.Random(seed)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def reset(self) -> None:
+        """Back to the wall clock, unfrozen, and the random source back to its seed."""
+        with self._lock:
+            self._frozen_at = None
+            self._offset = timedelta(0)
+            self.random.seed(self._seed)
 
     def now(self) -> datetime:
         with self._lock:

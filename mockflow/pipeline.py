@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mockflow.api.context import Call, Reply
 from mockflow.api.errors import problem_for
 from mockflow.audit import write_audit_row
-from mockflow.auth import Caller, authenticate, authorize
+from mockflow.auth import UNRESTRICTED, Caller, authenticate, authorize
 from mockflow.problems import PROBLEM_CONTENT_TYPE, ApiError, ResponseInvalid
 from mockflow.spec import Operation
 from mockflow.store.errors import DomainError
@@ -31,7 +31,9 @@ from mockflow.store.state import State
 from mockflow.validation import RawRequest, Validator, ValidRequest
 
 if TYPE_CHECKING:
+    from mockflow.app import MockflowApp
     from mockflow.bundle import Bundle, Handler
+    from mockflow.control.namespaces import Namespace
     from mockflow.settings import Settings
     from mockflow.store import Store
 
@@ -59,12 +61,16 @@ class NotImplementedYet(ApiError):
 class Exchange:
     """One request on its way through the steps, and what they learnt about it."""
 
+    app: MockflowApp
     bundle: Bundle
     op: Operation
+    method: str
+    url_path: str
     raw: RawRequest
     headers: Mapping[str, str]
     settings: Settings
-    store: Store
+    namespace: Namespace
+    store: Store  # the namespace's
     validator: Validator
     handlers: Mapping[str, Handler]
     health: Health
@@ -106,7 +112,9 @@ def check_response(ex: Exchange, call_next: Next) -> Reply:
     except ResponseInvalid as invalid:
         log.error("mockflow bug: %s", invalid.detail)
         ex.health.invalid_responses.append(str(invalid.detail))
+        ex.notes["response_valid"], ex.notes["response_problem"] = False, str(invalid.detail)
         return problem_reply(invalid)
+    ex.notes["response_valid"] = True
     return reply
 
 
@@ -133,7 +141,11 @@ def problem_reply(error: ApiError) -> Reply:
 # --- the bundle's steps -----------------------------------------------------------------------
 
 def validate_request(ex: Exchange, call_next: Next) -> Reply:
-    ex.valid = ex.validator.check_request(ex.op, ex.raw)
+    try:
+        ex.valid = ex.validator.check_request(ex.op, ex.raw)
+    except ApiError as refused:
+        ex.notes["request_problem"] = refused.detail  # the journal shows why
+        raise
     return call_next(ex)
 
 
@@ -150,6 +162,12 @@ def authenticate_basic(ex: Exchange, call_next: Next) -> Reply:
         ex.caller = authenticate(ex.state, None, "none", ex.now)
     else:
         ex.caller = authenticate(ex.state, ex.headers.get("authorization"), ex.settings.auth, ex.now)
+    return call_next(ex)
+
+
+def open_access(ex: Exchange, call_next: Next) -> Reply:
+    """For bundles guarded otherwise (or not at all): the caller may do everything."""
+    ex.caller = UNRESTRICTED
     return call_next(ex)
 
 
@@ -184,5 +202,5 @@ def call_handler(ex: Exchange, call_next: Next) -> Reply:
 # The request path of an Airflow-style bundle, after the app's outer steps.
 AIRFLOW_STEPS: tuple[Step, ...] = (validate_request, hold_store, authenticate_basic, authorize_operation, audit,
                                    call_handler)
-# What the app runs around every bundle's steps (the journal and faults join here).
+# What the app runs around every bundle's steps (observed bundles get the journal and faults first).
 OUTER_STEPS: tuple[Step, ...] = (check_response, render_errors)

@@ -23,8 +23,18 @@ class Settings:
     # The real server's default is `expose_config = False` (403 on /config).
     expose_config: bool = False
     validation: ValidationEngine = "compiled"
-    # The seed of the one random source (ids, generated values).
+    # The seed of the one random source (ids, generated values, fault probabilities).
     seed: int = 0
+    # The control API under /_mockflow/ (reset, state, faults, journal, clock); off: not served.
+    control: bool = True
+    # When set, every control call must carry it (`Authorization: Bearer <token>`).
+    control_token: str | None = None
+    # Journal entries kept per namespace; older ones are dropped (and counted).
+    journal_limit: int = 10_000
+    # Namespaces one server may hold (header X-Mockflow-Namespace), the default one included.
+    max_namespaces: int = 64
+    # Honour `Prefer: code=<status>` on Airflow API requests (a one-off fault), as Prism does.
+    fault_header: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -47,18 +57,28 @@ class Settings:
             raise ValueError(f"validation must be one of {', '.join(VALIDATION_ENGINES)}, not {self.validation!r}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+        if self.journal_limit < 0:
+            raise ValueError(f"journal_limit must be 0 or more, not {self.journal_limit}")
+        if self.max_namespaces < 1:
+            raise ValueError(f"max_namespaces must be 1 or more, not {self.max_namespaces}")
+
+
+_INTEGERS = ("port", "seed", "journal_limit", "max_namespaces")
+_BOOLEANS = ("expose_config", "control", "fault_header")
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("port", "seed"):
+    if name in _INTEGERS:
         try:
             return int(raw)
         except ValueError:
             raise ValueError(f"MOCKFLOW_{name.upper()} must be an integer, not {raw!r}") from None
-    if name == "expose_config":
-        if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"MOCKFLOW_EXPOSE_CONFIG must be true or false, not {raw!r}")
-        return raw.lower() in ("true", "1", "yes")
+    if name in _BOOLEANS:
+        if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            raise ValueError(f"MOCKFLOW_{name.upper()} must be true or false, not {raw!r}")
+        return raw.lower() in ("true", "1", "yes", "on")
+    if name == "control_token":
+        return raw or None
     if name == "fixtures":
         return tuple(part for part in raw.split(os.pathsep) if part)
     return raw

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockflow.spec import Operation, load_spec
-from mockflow.validation import CompiledVerdicts, OpenAPICoreVerdicts, RawRequest, _wire
+from mockflow.verdicts import CompiledVerdicts, OpenAPICoreVerdicts, RawRequest, _wire
 from tests.strategies import instances, near_misses
 
 SPEC = load_spec()

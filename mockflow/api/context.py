@@ -47,6 +47,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     # JSON bodies are checked against the spec; raw text and empty bodies have nothing to check.
     validate: bool = True
+    # Set by fault rules: wait this long before answering; or break the connection instead.
+    delay_ms: int = 0
+    disconnect: str | None = None  # drop | reset | truncate
 
 
 NO_CONTENT = Reply(status=204, content_type="application/json", validate=False)

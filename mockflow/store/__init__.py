@@ -63,12 +63,20 @@ class Store:
         # Re-entrant: a store method may call another while holding it. Never held across an await.
         self.lock = threading.RLock()
 
-    def reset(self, seed: State | bytes | None = None) -> None:
-        """Back to the seeded state (or to a new seed), by swapping in a fresh copy of it."""
+    def reset(self, seed: State | bytes | None = None) -> int | None:
+        """Back to the seeded state (or to a new seed), by swapping in a fresh copy of it.
+
+        Returns how many recorded changes were rolled back, or None when the whole seed was restored."""
         with self.lock:
             if seed is not None:
                 self._pristine = seed if isinstance(seed, bytes) else freeze(seed)
             self.state = thaw(self._pristine)
+            return None
+
+    def replace(self, state: State) -> None:
+        """Serve `state` from now on; a reset still returns to the seed."""
+        with self.lock:
+            self.state = state
 
     def snapshot(self) -> State:
         """An independent copy of the live state (compare two with `==`)."""
