@@ -14,18 +14,15 @@ from itertools import islice
 from typing import Any
 
 import mockflow.store.task_instances as tis
-from mockflow.api.bodies import MISSING, load_errors
-from mockflow.problems import AlreadyExists, BadRequest, NotFound
 from mockflow.store.dags import has_import_errors
-from mockflow.store.records import DagRun, DatasetEvent
+from mockflow.store.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from mockflow.store.records import Dag, DagRun, DatasetEvent, TaskInstance
 from mockflow.store.state import JSON, State
 from mockflow.store.timetables import manual_data_interval
 from mockflow.wire import iso, parse_datetime
 
 FINISHED = frozenset({"success", "failed"})
 RUN_TYPES = ("backfill", "scheduled", "manual", "dataset_triggered")  # run id prefixes `<type>__`
-POST_FIELDS = ("dag_run_id", "logical_date", "execution_date", "conf", "note")
-NOTE_LENGTH = 1000
 
 
 # --- wire -------------------------------------------------------------------------------------------
@@ -57,13 +54,10 @@ def find_run(state: State, dag_id: str, run_id: str) -> DagRun | None:
     return state.dag_runs.get((dag_id, run_id))
 
 
-def require_run(state: State, dag_id: str, run_id: str, *, title: str | None = None) -> DagRun:
-    """The run, or the 404 of get/delete (`title` None) or the shorter one of the changing endpoints."""
+def require_run(state: State, dag_id: str, run_id: str) -> DagRun:
     run = find_run(state, dag_id, run_id)
     if run is None:
-        if title is not None:
-            raise NotFound(None, title=title)
-        raise NotFound(f"DAGRun with DAG ID: '{dag_id}' and DagRun ID: '{run_id}' not found", title="DAGRun not found")
+        raise NotFoundError("dag_run_not_found", dag_id=dag_id, dag_run_id=run_id)
     return run
 
 
@@ -148,9 +142,7 @@ def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int
     """One page of `rows` (already in `id` order) sorted like Airflow's `apply_sorting`."""
     name = order_by if order_by is not None else "id"
     column = name.lstrip("-")
-    key = ORDER_COLUMNS.get(column)
-    if key is None:
-        raise BadRequest(f"Ordering with '{column}' is disallowed or the attribute does not exist on the model")
+    key = ORDER_COLUMNS[column]  # the API has refused other columns
     end = None if limit is None else offset + limit
     if column == "id" and not name.startswith("-"):
         return rows[offset:end]
@@ -168,70 +160,47 @@ def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int
 
 # --- creation ---------------------------------------------------------------------------------------
 
-def check_post_body(body: Mapping[str, Any]) -> None:
-    error = load_errors(body, POST_FIELDS)
-    if error is not None:
-        raise BadRequest(error)
+def reserved_prefix(run_id: str) -> str | None:
+    """The run type whose `<type>__` prefix `run_id` uses, when it is not `manual`."""
+    return next((run_type for run_type in RUN_TYPES if run_type != "manual" and run_id.startswith(f"{run_type}__")),
+                None)
 
 
-def logical_date_of(body: Mapping[str, Any], now: datetime) -> datetime:
-    """`logical_date`, else the deprecated `execution_date`, else now; both given must agree."""
-    logical, execution = body.get("logical_date"), body.get("execution_date")
-    if "logical_date" in body and "execution_date" in body and logical != execution:
-        raise BadRequest(f"{logical!r} != {execution!r}", title="logical_date conflicts with execution_date")
-    chosen = logical if "logical_date" in body else execution if "execution_date" in body else None
-    if ("logical_date" in body or "execution_date" in body) and chosen is None:
-        if "dag_run_id" not in body:  # the id is generated from the date before the body is loaded
-            raise BadRequest("Parser must be a string or character stream, not NoneType",
-                             title="Incorrect datetime argument")
-        raise BadRequest(str({"logical_date": ["Field may not be null."]}))
-    if chosen is None:
-        return now
-    value = parse_datetime(chosen)
-    assert value is not None
-    return value
-
-
-def reserved_prefix_error(run_id: str) -> str | None:
-    for run_type in RUN_TYPES:
-        if run_type != "manual" and run_id.startswith(f"{run_type}__"):
-            return f"A manual DAG run cannot use ID {run_id!r} since it is reserved for {run_type} runs"
-    return None
-
-
-def trigger_dag(state: State, dag_id: str, body: Mapping[str, Any], now: datetime) -> tuple[DagRun, datetime]:
-    """POST /dags/{dag_id}/dagRuns, checks in the real server's order. Returns the run and the
-    logical date as sent (the answer echoes its offset)."""
+def require_triggerable(state: State, dag_id: str) -> Dag:
+    """The checks POST /dags/{dag_id}/dagRuns makes before it loads the body."""
     dag = state.dags.get(dag_id)
     if dag is None or not dag.is_active:
-        raise NotFound(f"DAG with dag_id: '{dag_id}' not found", title="DAG not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     if has_import_errors(state, dag):
-        raise BadRequest(f"DAG with dag_id: '{dag_id}' has import errors", title="DAG cannot be triggered")
-    check_post_body(body)
-    logical = logical_date_of(body, now)
-    run_id = body.get("dag_run_id") or f"manual__{logical.isoformat()}"
-    _check_duplicates(state, dag_id, run_id, logical)
-    reserved = reserved_prefix_error(run_id)
+        raise InvalidInputError("dag_has_import_errors", dag_id=dag_id)
+    return dag
+
+
+def trigger_dag(state: State, dag: Dag, run_id: str | None, logical: datetime, conf: Mapping[str, Any] | None,
+                note: str | None) -> DagRun:
+    """A manual run of `dag` (already `require_triggerable`), checks in the real server's order."""
+    run_id = run_id or f"manual__{logical.isoformat()}"
+    _check_duplicates(state, dag.dag_id, run_id, logical)
+    reserved = reserved_prefix(run_id)
     if reserved is not None:
-        raise BadRequest(reserved)
-    tis.check_params(dag, body.get("conf") or {})
+        raise InvalidInputError("dag_run_id_reserved", dag_run_id=run_id, run_type=reserved)
+    tis.check_params(dag, conf or {})
     start, end = manual_data_interval(dag.schedule_interval, logical)
-    run = DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=parse_datetime(iso(logical)) or logical,
-                 conf=dict(body.get("conf") or {}), note=body.get("note") or None,
+    run = DagRun(dag_id=dag.dag_id, dag_run_id=run_id, logical_date=parse_datetime(iso(logical)) or logical,
+                 conf=dict(conf or {}), note=note or None,
                  data_interval_start=start, data_interval_end=end, id=state.next_id("dag_runs"))
     add_run(state, run)
     tis.create_task_instances(state, dag, run)
-    return run, logical
+    return run
 
 
 def _check_duplicates(state: State, dag_id: str, run_id: str, logical: datetime) -> None:
     """The first run (by id) that has the same id or the same logical date decides the message."""
     for run in state.runs_by_dag.get(dag_id, {}).values():
         if run.logical_date == logical:
-            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun logical date: "
-                                f"'{logical.isoformat(sep=' ')}' already exists")
+            raise AlreadyExistsError("dag_run_logical_date_exists", dag_id=dag_id, logical_date=logical)
         if run.dag_run_id == run_id:
-            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{run_id}' already exists")
+            raise AlreadyExistsError("dag_run_exists", dag_id=dag_id, dag_run_id=run_id)
 
 
 def add_run(state: State, run: DagRun) -> None:
@@ -248,13 +217,7 @@ def assign_state(run: DagRun, new_state: str, now: datetime) -> None:
         run.end_date = now if new_state in FINISHED else None
 
 
-def update_state(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> None:
-    error = load_errors(body, ("state",))
-    if error is not None:
-        raise BadRequest(error)
-    if "state" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
-        raise BadRequest(str({"state": [MISSING]}))
-    new_state = body["state"]
+def update_state(state: State, run: DagRun, new_state: str, now: datetime) -> None:
     dag = state.dags.get(run.dag_id)
     assign_state(run, new_state, now)
     run.end_date = now  # `_set_dag_run_state` stamps it for every state but running, queued too
@@ -264,26 +227,17 @@ def update_state(state: State, run: DagRun, body: Mapping[str, Any], now: dateti
         tis.mark_run_failed(state, run, dag, now)
 
 
-def set_note(run: DagRun, body: Mapping[str, Any]) -> None:
-    error = load_errors(body, ("note",), max_lengths={"note": NOTE_LENGTH})
-    if error is not None:
-        raise BadRequest(error)
-    if "note" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
-        raise BadRequest(str({"note": [MISSING]}))
-    run.note = body["note"]
+def set_note(run: DagRun, note: str | None) -> None:
+    run.note = note
 
 
-def clear_run(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> JSON | DagRun:
-    """Dry run: references of all the run's task instances. Otherwise they are cleared, the run is
-    queued again (start date and scheduling decision reset) and returned."""
-    error = load_errors(body, ("dry_run",))
-    if error is not None:
-        raise BadRequest(error)
+def clear_run(state: State, run: DagRun, *, dry_run: bool, now: datetime) -> list[TaskInstance]:
+    """All the run's task instances, in the clear query's order. Unless a dry run, they are
+    cleared and the run is queued again (start date and scheduling decision reset)."""
     chosen = tis.sorted_for_clear(list(state.tis_by_run.get((run.dag_id, run.dag_run_id), {}).values()))
-    if body.get("dry_run", True):
-        return {"task_instances": [tis.reference_to_wire(state, ti) for ti in chosen]}
-    tis.clear_task_instances(state, chosen, reset_runs=True, now=now)
-    return run
+    if not dry_run:
+        tis.clear_task_instances(state, chosen, reset_runs=True, now=now)
+    return chosen
 
 
 def reset_run(run: DagRun, now: datetime) -> None:

@@ -8,13 +8,11 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import timedelta
 from typing import Any, TypeVar
 
-from mockflow.api.bodies import MISSING, load_errors
-from mockflow.problems import AlreadyExists, BadRequest, NotFound
 from mockflow.store import ti_index
 from mockflow.store.datasets import forget_dags
+from mockflow.store.errors import ConflictError, NotFoundError
 from mockflow.store.records import Dag, Task, TaskInstance
 from mockflow.store.state import JSON, State
 from mockflow.wire import iso, parse_datetime
@@ -222,25 +220,6 @@ def select_dags(state: State, *, visible: Iterable[str], only_active: bool, dag_
 
 # --- changing DAGs ------------------------------------------------------------------------------------
 
-def check_patch_body(body: JSON, update_mask: Sequence[str] | None) -> None:
-    """The checks the real server makes on a DAG PATCH body before it looks for the DAG(s)."""
-    error = load_errors(body, ("is_paused",))
-    if error is not None:
-        raise BadRequest(error)
-    if update_mask:
-        if list(update_mask) != ["is_paused"]:
-            raise BadRequest("Only `is_paused` field can be updated through the REST API")
-        paused_value(body)
-
-
-def paused_value(body: JSON) -> bool | None:
-    if "is_paused" not in body:
-        # The real server crashes here (KeyError, 500 HTML); docs/differences.md.
-        raise BadRequest(str({"is_paused": [MISSING]}))
-    value: bool | None = body["is_paused"]
-    return value
-
-
 def set_paused(dags: Iterable[Dag], value: bool | None) -> None:
     for dag in dags:
         dag.is_paused = value
@@ -250,10 +229,10 @@ def delete_dag(state: State, dag_id: str) -> None:
     """Removes the DAG, its subdags and every row that carries their ids (runs, task instances,
     XComs, logs, warnings, dataset references), and the import errors of its file. Audit logs stay."""
     if any(ti.state == "running" for ti in _task_instances_of(state, dag_id)):
-        raise AlreadyExists(f"Task instances of dag with id: '{dag_id}' are still running")
+        raise ConflictError("dag_has_running_tasks", dag_id=dag_id)
     dag = state.dags.get(dag_id)
     if dag is None:
-        raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     doomed = {dag_id} | {other.dag_id for other in state.dags.values()
                          if other.is_subdag and other.dag_id.startswith(dag_id + ".")}
     for gone in doomed:
@@ -299,60 +278,3 @@ def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
 def _drop(table: dict[K, Any], doomed: Callable[[K], bool]) -> None:
     for key in [key for key in table if doomed(key)]:
         del table[key]
-
-
-# --- ordering tasks -------------------------------------------------------------------------------------
-# `GET /dags/{dag_id}/tasks?order_by=` sorts by any attribute of the operator objects (Python's
-# `sorted` with `attrgetter`). An unknown attribute is a 400 with Python's AttributeError text;
-# values Python cannot compare (None, dicts) crash the real server, and are a 400 here.
-
-def order_tasks(dag: Dag, order_by: str | None) -> list[Task]:
-    order_by = "task_id" if order_by is None else order_by
-    name = order_by.lstrip("-")
-    tasks = list(dag.tasks.values())
-    keys = {task.task_id: _task_attribute(dag, task, name) for task in tasks}
-    try:
-        return sorted(tasks, key=lambda task: keys[task.task_id], reverse=order_by.startswith("-"))
-    except TypeError as error:
-        raise BadRequest(str(error)) from None
-
-
-def _task_attribute(dag: Dag, task: Task, dotted: str) -> Any:
-    first, *rest = dotted.split(".")
-    attributes = _task_attributes(dag, task)
-    if first not in attributes:
-        owner = "MappedOperator" if task.is_mapped else "SerializedBaseOperator"
-        raise BadRequest(f"'{owner}' object has no attribute '{first}'")
-    value = attributes[first]
-    for part in rest:
-        if not hasattr(value, part):
-            raise BadRequest(f"'{type(value).__name__}' object has no attribute '{part}'")
-        value = getattr(value, part)
-    return value
-
-
-def _task_attributes(dag: Dag, task: Task) -> dict[str, Any]:
-    """The task's attributes as Python values (what the real server sorts)."""
-    wire = task_to_wire(dag, task)
-    values: dict[str, Any] = {name: _python_value(name, value) for name, value in wire.items() if name != "class_ref"}
-    values["downstream_task_ids"] = set(task.downstream_task_ids)
-    values["template_fields"] = tuple(wire.get("template_fields") or ())
-    values.update(
-        dag_id=dag.dag_id,
-        upstream_task_ids={other.task_id for other in dag.tasks.values() if task.task_id in other.downstream_task_ids},
-        label=task.task_id.rsplit(".", 1)[-1],
-        task_type=task.operator_class,
-        do_xcom_push=True,
-        email=None,
-        doc_md=None,
-        max_active_tis_per_dag=None,
-    )
-    return values
-
-
-def _python_value(name: str, value: Any) -> Any:
-    if name in ("start_date", "end_date"):
-        return parse_datetime(value)
-    if isinstance(value, dict) and value.get("__type") == "TimeDelta":
-        return timedelta(days=value["days"], seconds=value["seconds"], microseconds=value["microseconds"])
-    return value

@@ -13,10 +13,9 @@ from typing import Any
 
 import jsonschema_rs
 
-from mockflow.api.bodies import UNKNOWN
-from mockflow.problems import BadRequest, NotFound
 from mockflow.store import dag_sources, ti_index
 from mockflow.store.dag_files import add_task_instance
+from mockflow.store.errors import InvalidInputError, NotFoundError
 from mockflow.store.records import Dag, DagRun, Task, TaskInstance
 from mockflow.store.state import JSON, RunKey, State
 from mockflow.wire import iso, parse_datetime
@@ -148,8 +147,7 @@ def check_params(dag: Dag, conf: Mapping[str, Any]) -> None:
             continue
         schema = param.get("schema") or {}
         if schema and not jsonschema_rs.is_valid(schema, conf[name]):
-            raise BadRequest(f"Invalid input for param {name}: {conf[name]!r} does not match its schema",
-                             title="Invalid DAG params")
+            raise InvalidInputError("dag_params_invalid", dag_id=dag.dag_id, param=name, value=conf[name])
 
 
 # --- selection --------------------------------------------------------------------------------------
@@ -267,16 +265,20 @@ def mapped_rows(state: State, dag_id: str, run_id: str, task_id: str) -> list[Ta
         return rows
     dag = state.dags.get(dag_id)
     if dag is None:
-        raise NotFound(None, title=f"DAG {dag_id} not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     task = dag.tasks.get(task_id)
     if task is None:  # the real server crashes (TaskNotFound, 500 HTML); docs/differences.md
-        raise NotFound(None, title=f"Task id {task_id} not found")
+        raise NotFoundError("task_not_found", dag_id=dag_id, task_id=task_id)
     if not task.is_mapped:
-        raise NotFound(None, title=f"Task id {task_id} is not mapped")
+        raise NotFoundError("task_not_mapped", dag_id=dag_id, task_id=task_id)
     return rows
 
 
+MAPPED_ORDERS = (None, "", "state", "-state", "-map_index")
+
+
 def order_mapped(rows: list[TaskInstance], order_by: str | None) -> list[TaskInstance]:
+    """listMapped's order; `order_by` is one of `MAPPED_ORDERS` (the API refuses the others)."""
     if not order_by:
         return sorted(rows, key=lambda ti: ti.map_index)
     if order_by == "state":
@@ -284,9 +286,7 @@ def order_mapped(rows: list[TaskInstance], order_by: str | None) -> list[TaskIns
     if order_by == "-state":
         by_index = sorted(rows, key=lambda ti: ti.map_index)
         return sorted(by_index, key=lambda ti: (ti.state is not None, ti.state or ""), reverse=True)
-    if order_by == "-map_index":
-        return sorted(rows, key=lambda ti: ti.map_index, reverse=True)
-    raise BadRequest(f"Ordering with '{order_by}' is not supported")
+    return sorted(rows, key=lambda ti: ti.map_index, reverse=True)
 
 
 def get_one(state: State, dag_id: str, run_id: str, task_id: str, map_index: int | None) -> TaskInstance:
@@ -295,14 +295,27 @@ def get_one(state: State, dag_id: str, run_id: str, task_id: str, map_index: int
     if map_index is not None:
         ti = index.get((task_id, map_index))
         if ti is None:
-            raise NotFound(None, title="Task instance not found")
+            raise _ti_not_found(dag_id, run_id, task_id, map_index)
         return ti
     found = [ti for (tid, _), ti in index.items() if tid == task_id]
     if not found:
-        raise NotFound(None, title="Task instance not found")
+        raise _ti_not_found(dag_id, run_id, task_id, -1)
     if len(found) > 1 or found[0].map_index != -1:
-        raise NotFound("Task instance is mapped, add the map_index value to the URL", title="Task instance not found")
+        raise NotFoundError("task_instance_mapped", dag_id=dag_id, dag_run_id=run_id, task_id=task_id)
     return found[0]
+
+
+def _ti_not_found(dag_id: str, run_id: str, task_id: str, map_index: int) -> NotFoundError:
+    return NotFoundError("task_instance_not_found", dag_id=dag_id, dag_run_id=run_id, task_id=task_id,
+                         map_index=map_index)
+
+
+def require_ti(state: State, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
+    """The task instance with exactly this key."""
+    ti = state.tis_by_run.get((dag_id, run_id), {}).get((task_id, map_index))
+    if ti is None:
+        raise _ti_not_found(dag_id, run_id, task_id, map_index)
+    return ti
 
 
 def sorted_for_clear(rows: Iterable[TaskInstance]) -> list[TaskInstance]:
@@ -388,23 +401,8 @@ def remove_run_task_instances(state: State, run_key: RunKey) -> None:
         del state.logs[log_key]
 
 
-NOTE_LENGTH = 1000
-
-
 def set_note(state: State, dag_id: str, run_id: str, task_id: str, map_index: int,
-             body: Mapping[str, Any]) -> TaskInstance:
-    errors: dict[str, list[str]] = {}
-    note = body.get("note")
-    if isinstance(note, str) and len(note) > NOTE_LENGTH:
-        errors["note"] = [f"Longer than maximum length {NOTE_LENGTH}."]
-    if "map_index" in body and (not isinstance(body["map_index"], int) or isinstance(body["map_index"], bool)):
-        errors["map_index"] = ["Not a valid integer."]
-    for name in sorted(set(body) - {"note", "map_index"}):
-        errors[name] = [UNKNOWN]
-    if errors:
-        raise BadRequest(str(errors))
-    ti = state.tis_by_run.get((dag_id, run_id), {}).get((task_id, map_index))
-    if ti is None:
-        raise NotFound(None, title=f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}")
+             note: str | None) -> TaskInstance:
+    ti = require_ti(state, dag_id, run_id, task_id, map_index)
     ti.note = note
     return ti
