@@ -9,14 +9,15 @@ from typing import Any
 
 from mockflow.api.bodies import MISSING, load_errors
 from mockflow.api.context import NO_CONTENT, Call, Reply
+from mockflow.api.shapes.dag_runs import dag_run_to_wire
+from mockflow.api.shapes.datasets import dataset_event_to_wire
+from mockflow.api.shapes.task_instances import references
 from mockflow.auth import DAGS, READ, Caller
 from mockflow.pagination import page_limit
 from mockflow.problems import BadRequest
 from mockflow.store import dag_runs as store
-from mockflow.store.datasets import dataset_event_to_wire
 from mockflow.store.records import DagRun
 from mockflow.store.state import JSON, State
-from mockflow.store.task_instances import references
 from mockflow.wire import parse_datetime
 
 BATCH_FIELDS = ("order_by", "page_offset", "page_limit", "dag_ids", "states", "execution_date_gte",
@@ -53,7 +54,7 @@ def get_dag_runs_batch(call: Call) -> JSON:
 
 
 def get_dag_run(call: Call) -> JSON:
-    return store.dag_run_to_wire(store.require_run(call.state, call.path["dag_id"], call.path["dag_run_id"]))
+    return dag_run_to_wire(store.require_run(call.state, call.path["dag_id"], call.path["dag_run_id"]))
 
 
 def post_dag_run(call: Call) -> JSON:
@@ -62,14 +63,14 @@ def post_dag_run(call: Call) -> JSON:
     _check_body(body, POST_FIELDS)
     logical = _logical_date(body, call.now)
     run = store.trigger_dag(call.state, dag, body.get("dag_run_id"), logical, body.get("conf"), body.get("note"))
-    return store.dag_run_to_wire(run, logical)  # the answer echoes the offset the client sent
+    return dag_run_to_wire(run, logical)  # the answer echoes the offset the client sent
 
 
 def update_dag_run_state(call: Call) -> JSON:
     run = _run(call)
     _check_body(call.body, ("state",))
     store.update_state(call.state, run, _required(call.body, "state"), call.now)
-    return store.dag_run_to_wire(run)
+    return dag_run_to_wire(run)
 
 
 def clear_dag_run(call: Call) -> JSON:
@@ -77,7 +78,7 @@ def clear_dag_run(call: Call) -> JSON:
     _check_body(call.body, ("dry_run",))
     dry_run = bool(call.body.get("dry_run", True))
     chosen = store.clear_run(call.state, run, dry_run=dry_run, now=call.now)
-    return references(call.state, chosen) if dry_run else store.dag_run_to_wire(run)
+    return references(call.state, chosen) if dry_run else dag_run_to_wire(run)
 
 
 def set_dag_run_note(call: Call) -> JSON:
@@ -86,7 +87,7 @@ def set_dag_run_note(call: Call) -> JSON:
     if error is not None:
         raise BadRequest(error)
     store.set_note(run, _required(call.body, "note"))
-    return store.dag_run_to_wire(run)
+    return dag_run_to_wire(run)
 
 
 def delete_dag_run(call: Call) -> Reply:
@@ -150,4 +151,4 @@ def _logical_date(body: Mapping[str, Any], now: datetime) -> datetime:
 
 
 def _collection(rows: list[DagRun], total: int) -> JSON:
-    return {"dag_runs": [store.dag_run_to_wire(run) for run in rows], "total_entries": total}
+    return {"dag_runs": [dag_run_to_wire(run) for run in rows], "total_entries": total}

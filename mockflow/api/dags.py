@@ -10,6 +10,7 @@ from typing import Any
 from mockflow.api.bodies import MISSING, load_errors
 from mockflow.api.context import NO_CONTENT, Call, Reply
 from mockflow.api.negotiation import best_match
+from mockflow.api.shapes.dags import dag_details_to_wire, dag_to_wire, task_to_wire
 from mockflow.auth import EDIT, READ
 from mockflow.pagination import page
 from mockflow.problems import BadRequest, NotFound
@@ -38,7 +39,7 @@ def patch_dags(call: Call) -> JSON:
 
 
 def get_dag(call: Call) -> JSON:
-    return store.dag_to_wire(call.state, _dag(call))
+    return dag_to_wire(call.state, _dag(call))
 
 
 def patch_dag(call: Call) -> JSON:
@@ -48,7 +49,7 @@ def patch_dag(call: Call) -> JSON:
     if dag is None:
         raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
     store.set_paused([dag], _paused_value(call.body))
-    return store.dag_to_wire(call.state, dag)
+    return dag_to_wire(call.state, dag)
 
 
 def delete_dag(call: Call) -> Reply:
@@ -57,13 +58,13 @@ def delete_dag(call: Call) -> Reply:
 
 
 def get_dag_details(call: Call) -> JSON:
-    return store.dag_details_to_wire(_dag(call))
+    return dag_details_to_wire(_dag(call))
 
 
 def get_tasks(call: Call) -> JSON:
     dag = _parsed_dag(call)
     tasks = _order_tasks(dag, call.query.get("order_by"))
-    return {"tasks": [store.task_to_wire(dag, task) for task in tasks], "total_entries": len(tasks)}
+    return {"tasks": [task_to_wire(dag, task) for task in tasks], "total_entries": len(tasks)}
 
 
 def get_task(call: Call) -> JSON:
@@ -71,7 +72,7 @@ def get_task(call: Call) -> JSON:
     task: Task | None = dag.tasks.get(call.path["task_id"])
     if task is None:
         raise NotFound(None, title="Task not found")
-    return store.task_to_wire(dag, task)
+    return task_to_wire(dag, task)
 
 
 def get_dag_source(call: Call) -> Reply:
@@ -97,7 +98,7 @@ def _select(call: Call, visible: list[str], pattern: str | None) -> list[Dag]:
 
 
 def _collection(call: Call, rows: list[Dag], shown: list[Dag]) -> JSON:
-    return {"dags": [store.dag_to_wire(call.state, dag) for dag in shown], "total_entries": len(rows)}
+    return {"dags": [dag_to_wire(call.state, dag) for dag in shown], "total_entries": len(rows)}
 
 
 def _dag(call: Call) -> Dag:
@@ -169,7 +170,7 @@ def _task_attribute(dag: Dag, task: Task, dotted: str) -> Any:
 
 def _task_attributes(dag: Dag, task: Task) -> dict[str, Any]:
     """The task's attributes as Python values (what the real server sorts)."""
-    wire = store.task_to_wire(dag, task)
+    wire = task_to_wire(dag, task)
     values: dict[str, Any] = {name: _python_value(name, value) for name, value in wire.items() if name != "class_ref"}
     values["downstream_task_ids"] = set(task.downstream_task_ids)
     values["template_fields"] = tuple(wire.get("template_fields") or ())

@@ -13,6 +13,7 @@ from typing import Any
 from mockflow.api.bodies import MISSING, UNKNOWN, load_errors
 from mockflow.api.context import Call, Reply
 from mockflow.api.negotiation import best_match
+from mockflow.api.shapes.task_instances import reference_to_wire, references, ti_to_wire
 from mockflow.problems import BadRequest
 from mockflow.store import task_changes, task_logs
 from mockflow.store import task_instances as store
@@ -50,11 +51,11 @@ def get_task_instances_batch(call: Call) -> JSON:
 
 
 def get_task_instance(call: Call) -> JSON:
-    return store.ti_to_wire(call.state, store.get_one(call.state, *_ti_path(call), None))
+    return ti_to_wire(call.state, store.get_one(call.state, *_ti_path(call), None))
 
 
 def get_mapped_task_instance(call: Call) -> JSON:
-    return store.ti_to_wire(call.state, store.get_one(call.state, *_ti_path(call), call.path["map_index"]))
+    return ti_to_wire(call.state, store.get_one(call.state, *_ti_path(call), call.path["map_index"]))
 
 
 def get_mapped_task_instances(call: Call) -> JSON:
@@ -90,12 +91,12 @@ def set_mapped_task_instance_note(call: Call) -> JSON:
 
 def post_clear_task_instances(call: Call) -> JSON:
     chosen = task_changes.clear_from_form(call.state, call.path["dag_id"], clear_request(call.body), call.now)
-    return store.references(call.state, chosen)
+    return references(call.state, chosen)
 
 
 def post_set_task_instances_state(call: Call) -> JSON:
     form = set_state_request(call.body)
-    return store.references(call.state, task_changes.set_state_from_form(call.state, call.path["dag_id"], form,
+    return references(call.state, task_changes.set_state_from_form(call.state, call.path["dag_id"], form,
                                                                          call.now))
 
 
@@ -123,7 +124,7 @@ def _patch(call: Call, map_index: int) -> JSON:
     """Dry run: the reference of the task instance; otherwise `{}`."""
     new_state, dry_run = patch_form(call.body)
     ti = task_changes.patch_one(call.state, *_ti_path(call), map_index, new_state, dry_run=dry_run, now=call.now)
-    return store.reference_to_wire(call.state, ti) if dry_run else {}  # Airflow dumps a list with an object schema
+    return reference_to_wire(call.state, ti) if dry_run else {}  # Airflow dumps a list with an object schema
 
 
 def _set_note(call: Call, map_index: int) -> JSON:
@@ -138,7 +139,7 @@ def _set_note(call: Call, map_index: int) -> JSON:
         errors[name] = [UNKNOWN]
     if errors:
         raise BadRequest(str(errors))
-    return store.ti_to_wire(call.state, store.set_note(call.state, *_ti_path(call), map_index, note))
+    return ti_to_wire(call.state, store.set_note(call.state, *_ti_path(call), map_index, note))
 
 
 def _ti_path(call: Call) -> tuple[str, str, str]:
@@ -151,7 +152,7 @@ def _unchecked_page(query: dict[str, Any]) -> tuple[int, int | None]:
 
 
 def _collection(call: Call, rows: list[TaskInstance], total: int) -> JSON:
-    return {"task_instances": [store.ti_to_wire(call.state, ti) for ti in rows], "total_entries": total}
+    return {"task_instances": [ti_to_wire(call.state, ti) for ti in rows], "total_entries": total}
 
 
 # --- forms (the marshmallow stage of the changing endpoints) ---------------------------------------

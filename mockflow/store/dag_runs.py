@@ -1,5 +1,5 @@
 """DAG runs: creation (ids, data intervals, task instances), selection, state changes, clearing
-and deletion, and the wire shape.
+and deletion.
 
 Runs are indexed by `runs_by_dag` (creation order = Airflow's `id` order); every rule that starts
 from a DAG id goes through it rather than through all runs.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -17,35 +17,12 @@ import mockflow.store.task_instances as tis
 from mockflow.store.dags import has_import_errors
 from mockflow.store.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mockflow.store.records import Dag, DagRun, DatasetEvent, TaskInstance
-from mockflow.store.state import JSON, State
+from mockflow.store.state import State
 from mockflow.store.timetables import manual_data_interval
-from mockflow.wire import iso, parse_datetime
+from mockflow.wire import parse_datetime
 
 FINISHED = frozenset({"success", "failed"})
 RUN_TYPES = ("backfill", "scheduled", "manual", "dataset_triggered")  # run id prefixes `<type>__`
-
-
-# --- wire -------------------------------------------------------------------------------------------
-
-def dag_run_to_wire(run: DagRun, logical_echo: datetime | None = None) -> JSON:
-    """`logical_echo`: the POST answer repeats the logical date with the offset the client sent."""
-    logical = logical_echo.isoformat() if logical_echo is not None else iso(run.logical_date)
-    return {
-        "dag_run_id": run.dag_run_id,
-        "dag_id": run.dag_id,
-        "logical_date": logical,
-        "execution_date": logical,
-        "start_date": iso(run.start_date),
-        "end_date": iso(run.end_date),
-        "data_interval_start": iso(run.data_interval_start),
-        "data_interval_end": iso(run.data_interval_end),
-        "last_scheduling_decision": iso(run.last_scheduling_decision),
-        "run_type": run.run_type,
-        "state": run.state,
-        "external_trigger": run.external_trigger,
-        "conf": run.conf,
-        "note": run.note,
-    }
 
 
 # --- lookups ----------------------------------------------------------------------------------------
@@ -186,12 +163,16 @@ def trigger_dag(state: State, dag: Dag, run_id: str | None, logical: datetime, c
         raise InvalidInputError("dag_run_id_reserved", dag_run_id=run_id, run_type=reserved)
     tis.check_params(dag, conf or {})
     start, end = manual_data_interval(dag.schedule_interval, logical)
-    run = DagRun(dag_id=dag.dag_id, dag_run_id=run_id, logical_date=parse_datetime(iso(logical)) or logical,
+    run = DagRun(dag_id=dag.dag_id, dag_run_id=run_id, logical_date=_in_utc(logical),
                  conf=dict(conf or {}), note=note or None,
                  data_interval_start=start, data_interval_end=end, id=state.next_id("dag_runs"))
     add_run(state, run)
     tis.create_task_instances(state, dag, run)
     return run
+
+
+def _in_utc(value: datetime) -> datetime:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _check_duplicates(state: State, dag_id: str, run_id: str, logical: datetime) -> None:

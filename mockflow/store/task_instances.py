@@ -1,4 +1,4 @@
-"""Task instances: creation with a run, selection, state changes (mark, clear), notes, the wire.
+"""Task instances: creation with a run, selection, state changes (mark, clear) and notes.
 
 A run's task instances live in `tis_by_run[(dag_id, run_id)]` in creation order (Airflow's storage
 order, which its unordered lists show); every rule starting from a run goes through that index.
@@ -17,56 +17,12 @@ from mockflow.store import dag_sources, ti_index
 from mockflow.store.dag_files import add_task_instance
 from mockflow.store.errors import InvalidInputError, NotFoundError
 from mockflow.store.records import Dag, DagRun, Task, TaskInstance
-from mockflow.store.state import JSON, RunKey, State
-from mockflow.wire import iso, parse_datetime
+from mockflow.store.state import RunKey, State
+from mockflow.wire import parse_datetime
 
 FINISHED = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 RUNNING = frozenset({"running", "deferred", "up_for_reschedule"})
 FAILED = frozenset({"failed", "upstream_failed"})
-
-
-# --- wire -------------------------------------------------------------------------------------------
-
-def ti_to_wire(state: State, ti: TaskInstance) -> JSON:
-    run = state.dag_runs.get((ti.dag_id, ti.dag_run_id))
-    return {
-        "task_id": ti.task_id,
-        "dag_id": ti.dag_id,
-        "dag_run_id": ti.dag_run_id,
-        "map_index": ti.map_index,
-        "execution_date": iso(run.logical_date) if run is not None else None,
-        "start_date": iso(ti.start_date),
-        "end_date": iso(ti.end_date),
-        "duration": ti.duration,
-        "state": ti.state,
-        "try_number": ti.try_number,
-        "max_tries": ti.max_tries,
-        "hostname": ti.hostname,
-        "unixname": ti.unixname,
-        "pool": ti.pool,
-        "pool_slots": ti.pool_slots,
-        "queue": ti.queue,
-        "priority_weight": ti.priority_weight,
-        "operator": ti.operator,
-        "queued_when": iso(ti.queued_when),
-        "pid": ti.pid,
-        "executor_config": ti.executor_config,
-        "note": ti.note,
-        "sla_miss": None,
-        "rendered_fields": ti.rendered_fields,
-        "trigger": None,
-        "triggerer_job": None,
-    }
-
-
-def reference_to_wire(state: State, ti: TaskInstance) -> JSON:
-    run = state.dag_runs.get((ti.dag_id, ti.dag_run_id))
-    return {"task_id": ti.task_id, "dag_id": ti.dag_id, "dag_run_id": ti.dag_run_id,
-            "execution_date": iso(run.logical_date) if run is not None else None}
-
-
-def references(state: State, rows: Iterable[TaskInstance]) -> JSON:
-    return {"task_instances": [reference_to_wire(state, ti) for ti in rows]}
 
 
 # --- creation ---------------------------------------------------------------------------------------
