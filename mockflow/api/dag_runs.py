@@ -86,7 +86,7 @@ def set_dag_run_note(call: Call) -> JSON:
     error = load_errors(call.body, ("note",), max_lengths={"note": NOTE_LENGTH})
     if error is not None:
         raise BadRequest(error)
-    store.set_note(run, _required(call.body, "note"))
+    store.set_note(call.state, run, _required(call.body, "note"))
     return dag_run_to_wire(run)
 
 

@@ -15,7 +15,7 @@ from mockflow.api.context import Call, Reply
 from mockflow.api.negotiation import best_match
 from mockflow.api.shapes.task_instances import reference_to_wire, references, ti_to_wire
 from mockflow.problems import BadRequest
-from mockflow.store import task_changes, task_logs
+from mockflow.store import task_changes, task_logs, ti_selection
 from mockflow.store import task_instances as store
 from mockflow.store.records import TaskInstance
 from mockflow.store.state import JSON
@@ -30,9 +30,9 @@ TEXT, JSON_TYPE = "text/plain", "application/json"
 def get_task_instances(call: Call) -> JSON:
     # Not filtered by DAG-level permissions, and the limit is unchecked (0: nothing, < 0: all).
     dag_id, run_id = call.path["dag_id"], call.path["dag_run_id"]
-    runs = store.candidate_runs(call.state, None if dag_id == "~" else [dag_id], None if run_id == "~" else run_id,
-                                call.query)
-    total, rows = store.select(call.state, runs, call.query, *_unchecked_page(call.query))
+    runs = ti_selection.candidate_runs(call.state, None if dag_id == "~" else [dag_id],
+                                       None if run_id == "~" else run_id, call.query)
+    total, rows = ti_selection.select(call.state, runs, call.query, *_unchecked_page(call.query))
     return _collection(call, rows, total)
 
 
@@ -45,8 +45,8 @@ def get_task_instances_batch(call: Call) -> JSON:
     for name in ("duration_gte", "duration_lte"):  # marshmallow Int fields: fractions are cut off
         if filters.get(name) is not None:
             filters[name] = int(filters[name])
-    runs = store.candidate_runs(call.state, body.get("dag_ids") or None, None, filters)
-    total, rows = store.select(call.state, runs, filters, 0, None)  # paging fields are ignored
+    runs = ti_selection.candidate_runs(call.state, body.get("dag_ids") or None, None, filters)
+    total, rows = ti_selection.select(call.state, runs, filters, 0, None)  # paging fields are ignored
     return _collection(call, rows, total)
 
 
@@ -61,9 +61,10 @@ def get_mapped_task_instance(call: Call) -> JSON:
 def get_mapped_task_instances(call: Call) -> JSON:
     rows = store.mapped_rows(call.state, *_ti_path(call))
     run = call.state.dag_runs.get((call.path["dag_id"], call.path["dag_run_id"]))
-    if rows and run is not None and not store.candidate_runs(call.state, [run.dag_id], run.dag_run_id, call.query):
+    if rows and run is not None and not ti_selection.candidate_runs(call.state, [run.dag_id], run.dag_run_id,
+                                                                    call.query):
         rows = []
-    predicate = store.ti_predicate(call.query)
+    predicate = ti_selection.ti_predicate(call.query)
     matched = [ti for ti in rows if predicate is None or predicate(ti)]
     order_by = call.query.get("order_by")
     if order_by not in store.MAPPED_ORDERS:

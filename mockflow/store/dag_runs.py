@@ -1,7 +1,7 @@
 """DAG runs: creation (ids, data intervals, task instances), selection, state changes, clearing
 and deletion.
 
-Runs are indexed by `runs_by_dag` (creation order = Airflow's `id` order); every rule that starts
+Runs are indexed per DAG by their table (creation order = Airflow's `id` order); every rule that starts
 from a DAG id goes through it rather than through all runs.
 """
 
@@ -13,15 +13,22 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-import mockflow.store.task_instances as tis
 from mockflow.store.dags import has_import_errors
 from mockflow.store.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mockflow.store.records import Dag, DagRun, DatasetEvent, TaskInstance
 from mockflow.store.state import State
+from mockflow.store.states import RUN_FAILED, RUN_SUCCESS
+from mockflow.store.task_instances import check_params, create_task_instances
+from mockflow.store.ti_changes import (
+    clear_task_instances,
+    mark_run_failed,
+    mark_run_success,
+    remove_run_task_instances,
+    sorted_for_clear,
+)
 from mockflow.store.timetables import manual_data_interval
 from mockflow.wire import parse_datetime
 
-FINISHED = frozenset({"success", "failed"})
 RUN_TYPES = ("backfill", "scheduled", "manual", "dataset_triggered")  # run id prefixes `<type>__`
 
 
@@ -79,14 +86,7 @@ def in_ranges(obj: Any, ranges: Sequence[tuple[str, Any, Any]]) -> bool:
 
 def runs_of(state: State, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
     """Runs of the given DAGs (None: all), in `id` order, read from the per-DAG index."""
-    if dag_ids is None:
-        yield from state.dag_runs.values()
-        return
-    chosen = [state.runs_by_dag[dag_id].values() for dag_id in set(dag_ids) if state.runs_by_dag.get(dag_id)]
-    if len(chosen) == 1:
-        yield from chosen[0]
-    else:
-        yield from heapq.merge(*chosen, key=lambda run: run.id)
+    return state.dag_runs.of_dags(dag_ids)
 
 
 def select_runs(state: State, dag_ids: Iterable[str] | None, filters: Mapping[str, Any],
@@ -161,13 +161,13 @@ def trigger_dag(state: State, dag: Dag, run_id: str | None, logical: datetime, c
     reserved = reserved_prefix(run_id)
     if reserved is not None:
         raise InvalidInputError("dag_run_id_reserved", dag_run_id=run_id, run_type=reserved)
-    tis.check_params(dag, conf or {})
+    check_params(dag, conf or {})
     start, end = manual_data_interval(dag.schedule_interval, logical)
     run = DagRun(dag_id=dag.dag_id, dag_run_id=run_id, logical_date=_in_utc(logical),
                  conf=dict(conf or {}), note=note or None,
                  data_interval_start=start, data_interval_end=end, id=state.next_id("dag_runs"))
-    add_run(state, run)
-    tis.create_task_instances(state, dag, run)
+    state.dag_runs.insert(run)
+    create_task_instances(state, dag, run)
     return run
 
 
@@ -177,67 +177,44 @@ def _in_utc(value: datetime) -> datetime:
 
 def _check_duplicates(state: State, dag_id: str, run_id: str, logical: datetime) -> None:
     """The first run (by id) that has the same id or the same logical date decides the message."""
-    for run in state.runs_by_dag.get(dag_id, {}).values():
+    for run in state.dag_runs.of_dag(dag_id):
         if run.logical_date == logical:
             raise AlreadyExistsError("dag_run_logical_date_exists", dag_id=dag_id, logical_date=logical)
         if run.dag_run_id == run_id:
             raise AlreadyExistsError("dag_run_exists", dag_id=dag_id, dag_run_id=run_id)
 
 
-def add_run(state: State, run: DagRun) -> None:
-    state.dag_runs[(run.dag_id, run.dag_run_id)] = run
-    state.runs_by_dag[run.dag_id][run.dag_run_id] = run
-
-
 # --- changes ----------------------------------------------------------------------------------------
-
-def assign_state(run: DagRun, new_state: str, now: datetime) -> None:
-    """The DagRun `state` setter: a change stamps `end_date` when finished, clears it otherwise."""
-    if run.state != new_state:
-        run.state = new_state
-        run.end_date = now if new_state in FINISHED else None
-
 
 def update_state(state: State, run: DagRun, new_state: str, now: datetime) -> None:
     dag = state.dags.get(run.dag_id)
-    assign_state(run, new_state, now)
-    run.end_date = now  # `_set_dag_run_state` stamps it for every state but running, queued too
-    if new_state == "success":
-        tis.mark_run_success(state, run, dag, now)
-    elif new_state == "failed":
-        tis.mark_run_failed(state, run, dag, now)
+    state.dag_runs.set_state(run, new_state, now)
+    # `_set_dag_run_state` stamps it for every state but running, queued too
+    state.dag_runs.update(run, end_date=now)
+    if new_state == RUN_SUCCESS:
+        mark_run_success(state, run, dag, now)
+    elif new_state == RUN_FAILED:
+        mark_run_failed(state, run, dag, now)
 
 
-def set_note(run: DagRun, note: str | None) -> None:
-    run.note = note
+def set_note(state: State, run: DagRun, note: str | None) -> None:
+    state.dag_runs.update(run, note=note)
 
 
 def clear_run(state: State, run: DagRun, *, dry_run: bool, now: datetime) -> list[TaskInstance]:
     """All the run's task instances, in the clear query's order. Unless a dry run, they are
     cleared and the run is queued again (start date and scheduling decision reset)."""
-    chosen = tis.sorted_for_clear(list(state.tis_by_run.get((run.dag_id, run.dag_run_id), {}).values()))
+    chosen = sorted_for_clear(list(state.task_instances.of_run(run.dag_id, run.dag_run_id).values()))
     if not dry_run:
-        tis.clear_task_instances(state, chosen, reset_runs=True, now=now)
+        clear_task_instances(state, chosen, reset_runs=True, now=now)
     return chosen
-
-
-def reset_run(run: DagRun, now: datetime) -> None:
-    """What clearing does to a run when asked to: queued again, as if never started."""
-    assign_state(run, "queued", now)
-    run.start_date = None
-    run.last_scheduling_decision = None
 
 
 def delete_run(state: State, run: DagRun) -> None:
     """Removes the run and everything hanging off it: task instances, XComs, logs, event links."""
     key = (run.dag_id, run.dag_run_id)
-    del state.dag_runs[key]
-    runs = state.runs_by_dag.get(run.dag_id)
-    if runs is not None:
-        runs.pop(run.dag_run_id, None)
-        if not runs:
-            del state.runs_by_dag[run.dag_id]
-    tis.remove_run_task_instances(state, key)
+    state.dag_runs.delete(run)
+    remove_run_task_instances(state, key)
     for event in state.dataset_events.values():
         if key in event.created_dagruns:
             event.created_dagruns = [other for other in event.created_dagruns if other != key]

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from mockflow.store import ti_index
 from mockflow.store.datasets import forget_dags
 from mockflow.store.errors import ConflictError, NotFoundError
 from mockflow.store.records import Dag, TaskInstance
@@ -131,11 +130,8 @@ def delete_dag(state: State, dag_id: str) -> None:
                          if other.is_subdag and other.dag_id.startswith(dag_id + ".")}
     for gone in doomed:
         _hand_over_source(state, state.dags.pop(gone))
-        state.runs_by_dag.pop(gone, None)
-    _drop(state.dag_runs, lambda key: key[0] in doomed)
-    _drop(state.tis_by_run, lambda key: key[0] in doomed)
-    _drop(state.task_instances, lambda key: key[0] in doomed)
-    ti_index.rebuild(state)
+    state.dag_runs.delete_dags(doomed)
+    state.task_instances.delete_where(lambda ti: ti.dag_id in doomed)
     _drop(state.xcoms, lambda key: key[0] in doomed)
     _drop(state.logs, lambda key: key[0] in doomed)
     state.dag_warnings = [warning for warning in state.dag_warnings if warning.dag_id not in doomed]
@@ -155,18 +151,14 @@ def _hand_over_source(state: State, dag: Dag) -> None:
 
 def _drop_subdag_operator_runs(state: State, parent_id: str, task_id: str) -> None:
     """Deleting a subdag also deletes the parent's task instances of the SubDagOperator that runs it."""
-    _drop(state.task_instances, lambda key: key[0] == parent_id and key[2] == task_id)
-    for run_key, tis in state.tis_by_run.items():
-        if run_key[0] == parent_id:
-            _drop(tis, lambda key: key[0] == task_id)
-    ti_index.rebuild(state)
+    state.task_instances.delete_where(lambda ti: ti.dag_id == parent_id and ti.task_id == task_id)
     _drop(state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
     _drop(state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
 
 
 def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
-    for run_id in state.runs_by_dag.get(dag_id, {}):
-        yield from state.tis_by_run.get((dag_id, run_id), {}).values()
+    for run in state.dag_runs.of_dag(dag_id):
+        yield from state.task_instances.of_run(dag_id, run.dag_run_id).values()
 
 
 def _drop(table: dict[K, Any], doomed: Callable[[K], bool]) -> None:

@@ -10,14 +10,9 @@ from datetime import datetime
 from mockflow.store.errors import NotFoundError
 from mockflow.store.records import Dag, DagRun, TaskInstance
 from mockflow.store.state import State
-from mockflow.store.task_instances import (
-    FAILED,
-    clear_task_instances,
-    mark,
-    relatives,
-    run_tis,
-    sorted_for_clear,
-)
+from mockflow.store.states import TI_FAILED
+from mockflow.store.task_instances import relatives
+from mockflow.store.ti_changes import clear_task_instances, mark, run_tis, sorted_for_clear
 from mockflow.store.timetables import kind, on_schedule
 
 # --- clearTaskInstances -----------------------------------------------------------------------------
@@ -45,7 +40,7 @@ def clear_selection(state: State, dag: Dag, *, start: datetime | None, end: date
                     exclude: frozenset[str] = frozenset()) -> list[TaskInstance]:
     """`DAG.clear(dry_run=True)`: the DAG's TIs whose run's logical date is in [start, end]."""
     rows = []
-    for run in state.runs_by_dag.get(dag.dag_id, {}).values():
+    for run in state.dag_runs.of_dag(dag.dag_id):
         if (start is not None and run.logical_date < start) or (end is not None and run.logical_date > end):
             continue
         for ti in run_tis(state, run):
@@ -53,7 +48,7 @@ def clear_selection(state: State, dag: Dag, *, start: datetime | None, end: date
                 continue
             if ti.task_id in exclude:
                 continue
-            if only_failed and ti.state not in FAILED:
+            if only_failed and ti.state not in TI_FAILED:
                 continue
             if only_running and ti.state != "running":
                 continue
@@ -133,15 +128,15 @@ def set_state_from_form(state: State, dag_id: str, form: SetStateRequest, now: d
 def _run_for_form(state: State, dag: Dag, task_id: str, form: SetStateRequest) -> DagRun:
     when = form.execution_date
     if when is not None:
-        run = next((r for r in state.runs_by_dag.get(dag.dag_id, {}).values() if r.logical_date == when), None)
-        if run is None or not any(t == task_id for t, _ in state.tis_by_run.get((dag.dag_id, run.dag_run_id), {})):
+        run = next((r for r in state.dag_runs.of_dag(dag.dag_id) if r.logical_date == when), None)
+        if run is None or not any(t == task_id for t, _ in state.task_instances.of_run(dag.dag_id, run.dag_run_id)):
             raise NotFoundError("task_instance_not_found_on_date", dag_id=dag.dag_id, task_id=task_id,
                                 execution_date=when)
         return run
     run_id = form.dag_run_id
     assert run_id is not None  # the API requires exactly one of the two
     found = state.dag_runs.get((dag.dag_id, run_id))
-    if found is None or (task_id, -1) not in state.tis_by_run.get((dag.dag_id, run_id), {}):
+    if found is None or (task_id, -1) not in state.task_instances.of_run(dag.dag_id, run_id):
         raise NotFoundError("task_instance_not_found", dag_id=dag.dag_id, dag_run_id=run_id, task_id=task_id,
                             map_index=-1)
     return found
@@ -152,7 +147,7 @@ def run_range(state: State, dag: Dag, run: DagRun, *, past: bool, future: bool) 
     schedules only the runs whose logical dates the schedule produces count."""
     if not past and not future:
         return [run]
-    runs = sorted(state.runs_by_dag.get(dag.dag_id, {}).values(), key=lambda r: r.logical_date)
+    runs = sorted(state.dag_runs.of_dag(dag.dag_id), key=lambda r: r.logical_date)
     start = runs[0].logical_date if past else run.logical_date
     end = runs[-1].logical_date if future else run.logical_date
     schedule_kind = kind(dag.schedule_interval)
@@ -200,7 +195,7 @@ def patch_one(state: State, dag_id: str, run_id: str, task_id: str, map_index: i
         raise NotFoundError("dag_not_found", dag_id=dag_id)
     if task_id not in dag.tasks:
         raise NotFoundError("task_not_found", dag_id=dag_id, task_id=task_id)
-    ti = state.tis_by_run.get((dag_id, run_id), {}).get((task_id, map_index))
+    ti = state.task_instances.of_run(dag_id, run_id).get((task_id, map_index))
     run = state.dag_runs.get((dag_id, run_id))
     if ti is None or run is None:
         raise NotFoundError("task_instance_not_found", dag_id=dag_id, dag_run_id=run_id, task_id=task_id,

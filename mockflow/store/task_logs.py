@@ -59,7 +59,7 @@ def verify(token: str, source: random.Random) -> JSON:
 
 
 def find_ti(state: State, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
-    ti = state.tis_by_run.get((dag_id, run_id), {}).get((task_id, map_index))
+    ti = state.task_instances.of_run(dag_id, run_id).get((task_id, map_index))
     if ti is None:
         raise NotFoundError("task_instance_not_found", dag_id=dag_id, dag_run_id=run_id, task_id=task_id,
                             map_index=map_index)
@@ -117,7 +117,7 @@ def extra_links(state: State, dag_id: str, run_id: str, task_id: str) -> JSON:
     task = dag.tasks.get(task_id)
     if task is None:
         raise NotFoundError("task_not_found", dag_id=dag_id, task_id=task_id)
-    found = [ti for (tid, _), ti in state.tis_by_run.get((dag_id, run_id), {}).items() if tid == task_id]
+    found = [ti for (tid, _), ti in state.task_instances.of_run(dag_id, run_id).items() if tid == task_id]
     if not found:
         raise NotFoundError("dag_run_not_found", dag_id=dag_id, dag_run_id=run_id)
     if len(found) > 1:  # the real server crashes (MultipleResultsFound, 500 HTML); docs/differences.md
