@@ -59,8 +59,7 @@ def build_state(dags: int, runs: int, tasks: int) -> Any:
                          state=rng.choice(RUN_STATES), external_trigger=False, start_date=logical,
                          end_date=logical + timedelta(minutes=30), data_interval_start=logical - timedelta(days=1),
                          data_interval_end=logical, id=state.next_id("dag_runs"))
-            state.dag_runs[(dag_id, run_id)] = run
-            state.runs_by_dag[dag_id][run_id] = run
+            state.dag_runs.insert(run)
             for t in task_ids:
                 ti_state = rng.choice(STATES)
                 add_task_instance(state, TaskInstance(

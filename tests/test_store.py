@@ -16,8 +16,7 @@ def _state_with_a_run() -> State:
     state = State()
     state.dags["etl"] = Dag(dag_id="etl", fileloc="/dags/etl.py")
     run = DagRun(dag_id="etl", dag_run_id="r1", logical_date=datetime(2024, 1, 1, tzinfo=UTC))
-    state.dag_runs[("etl", "r1")] = run
-    state.runs_by_dag["etl"]["r1"] = run
+    state.dag_runs.insert(run)
     add_task_instance(state, TaskInstance(dag_id="etl", dag_run_id="r1", task_id="extract"))
     return state
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from mockflow.store import ti_index
 from mockflow.store.state import State
 from tests.conftest import FIXTURES, build_app
 
@@ -16,7 +15,7 @@ def _assert_index_matches_table(state: State) -> None:
     states = {ti.state for ti in state.task_instances.values()} | set(state.tis_by_state)
     for value in states:
         expected = [ti for ti in state.task_instances.values() if ti.state == value]
-        assert list(ti_index.in_state(state, value)) == expected, value
+        assert list(state.task_instances.in_state(value)) == expected, value
 
 
 def test_index_follows_triggers_state_changes_clears_and_deletes() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
+from mockflow.api.shapes.datasets import dataset_event_to_wire, dataset_to_wire
 from mockflow.pagination import by_attributes, ordered, page
 from mockflow.problems import NotFound
 from mockflow.store.dags import like_matcher
-from mockflow.store.datasets import dataset_by_uri, dataset_event_to_wire, dataset_to_wire, filter_events
+from mockflow.store.datasets import dataset_by_uri, filter_events
 from mockflow.store.state import JSON
 
 DATASET_ORDER = by_attributes("id", "uri", "created_at", "updated_at")

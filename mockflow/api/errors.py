@@ -13,7 +13,61 @@ from mockflow.bundle import Text
 from mockflow.problems import USE_DEFAULT, AlreadyExists, ApiError, BadRequest, NotFound
 from mockflow.store.errors import AlreadyExistsError, ConflictError, DomainError, InvalidInputError, NotFoundError
 
-TEXTS: dict[str, Text] = {}
+TEXTS: dict[str, Text] = {
+    # --- DAGs, DAG runs, task instances, datasets
+    "dag_not_found": Text("DAG with dag_id: '{dag_id}' not found", title="DAG not found"),
+    "dag_not_found@delete_dag": Text(None, title="Dag with id: '{dag_id}' not found"),
+    "dag_not_found@get_mapped_task_instances": Text(None, title="DAG {dag_id} not found"),
+    "dag_not_found@post_clear_task_instances": Text(None, title="Dag id {dag_id} not found"),
+    "dag_not_found@post_set_task_instances_state": Text(None, title="Dag ID {dag_id} not found"),
+    "dag_not_found@patch_task_instance": Text("DAG {dag_id!r} not found", title="DAG not found"),
+    "dag_not_found@patch_mapped_task_instance": Text("DAG {dag_id!r} not found", title="DAG not found"),
+    "dag_not_found@get_extra_links": Text('DAG with ID = "{dag_id}" not found', title="DAG not found"),
+    "dag_has_import_errors": Text("DAG with dag_id: '{dag_id}' has import errors", title="DAG cannot be triggered"),
+    "dag_has_running_tasks": Text("Task instances of dag with id: '{dag_id}' are still running"),
+    "dag_params_invalid": Text("Invalid input for param {param}: {value!r} does not match its schema",
+                               title="Invalid DAG params"),
+    "task_not_found": Text("Task {task_id!r} not found in DAG {dag_id!r}", title="Task not found"),
+    "task_not_found@get_mapped_task_instances": Text(None, title="Task id {task_id} not found"),
+    "task_not_found@post_set_task_instances_state": Text(None, title="Task ID {task_id} not found"),
+    "task_not_found@get_extra_links": Text('Task with ID = "{task_id}" not found', title="Task not found"),
+    "task_not_mapped": Text(None, title="Task id {task_id} is not mapped"),
+    "task_mapped_extra_links": Text("Task '{task_id}' is mapped: 2.5.3 cannot tell extra links of one of its "
+                                    "{count} task instances", title="Task instance is mapped"),
+    "dag_run_not_found": Text("DAGRun with DAG ID: '{dag_id}' and DagRun ID: '{dag_run_id}' not found",
+                              title="DAGRun not found"),
+    "dag_run_not_found@delete_dag_run": Text("DAGRun with DAG ID: '{dag_id}' and DagRun ID: '{dag_run_id}' not found"),
+    "dag_run_not_found@update_dag_run_state": Text(None, title="Dag Run id {dag_run_id} not found in dag {dag_id}"),
+    "dag_run_not_found@set_dag_run_note": Text(None, title="Dag Run id {dag_run_id} not found in dag {dag_id}"),
+    # three spaces before the DAG id: the real server's text
+    "dag_run_not_found@clear_dag_run": Text(None, title="Dag Run id {dag_run_id} not found in dag   {dag_id}"),
+    "dag_run_not_found@post_clear_task_instances": Text(None,
+                                                        title="Dag Run id {dag_run_id} not found in dag {dag_id}"),
+    "dag_run_not_found@get_extra_links": Text('DAG Run with ID = "{dag_run_id}" not found', title="DAG Run not found"),
+    "dag_run_exists": Text("DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{dag_run_id}' already exists"),
+    # str() of the datetime: ISO format with a space, as the real server prints it
+    "dag_run_logical_date_exists": Text("DAGRun with DAG ID: '{dag_id}' and DAGRun logical date: '{logical_date}' "
+                                        "already exists"),
+    "dag_run_id_reserved": Text("A manual DAG run cannot use ID {dag_run_id!r} since it is reserved for "
+                                "{run_type} runs"),
+    "task_instance_not_found": Text(None, title="Task instance not found"),
+    "task_instance_not_found@get_log": Text(None, title="TaskInstance not found"),
+    "task_instance_not_found@set_task_instance_note": Text(
+        None, title="Task Instance not found for dag_id={dag_id}, run_id={dag_run_id}, task_id={task_id}"),
+    "task_instance_not_found@set_mapped_task_instance_note": Text(
+        None, title="Task Instance not found for dag_id={dag_id}, run_id={dag_run_id}, task_id={task_id}"),
+    "task_instance_not_found@patch_task_instance": Text(
+        "Task instance not found for task {task_id!r} on DAG run with ID {dag_run_id!r}"),
+    "task_instance_not_found@patch_mapped_task_instance": Text(
+        "Task instance not found for task {task_id!r} on DAG run with ID {dag_run_id!r}"),
+    "task_instance_not_found@post_set_task_instances_state": Text(
+        "Task instance not found for task {task_id!r} on DAG run with ID {dag_run_id!r}"),
+    "task_instance_not_found_on_date": Text(
+        "Task instance not found for task {task_id!r} on execution_date {execution_date}"),
+    "task_instance_mapped": Text("Task instance is mapped, add the map_index value to the URL",
+                                 title="Task instance not found"),
+    "log_token_bad_signature": Text(None, title="Bad Signature. Please use only the tokens provided by the API."),
+}
 
 _CLASSES: Mapping[type[DomainError], type[ApiError]] = {
     NotFoundError: NotFound,

@@ -4,15 +4,13 @@ A DAG file is the DAG-details object as `GET /dags/{dag_id}/details` returns it,
 `GET /dags/{dag_id}` fields, `tasks` (as `GET /dags/{dag_id}/tasks` returns them), an optional
 `source` and optional `dag_runs` (DAGRun objects, each with optional `task_instances`, each of
 those with optional `xcom_entries` and `logs`). Mock-only settings sit under `x-mockflow`.
-Task instances enter the store only through `add_task_instance`, which keeps the indexes.
+Runs and task instances enter the store through their tables (`store/tables.py`), which keep the indexes.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from mockflow.store import ti_index
 from mockflow.store.datasets import reflect_dag
 from mockflow.store.records import Dag, DagRun, LogChunk, Task, TaskInstance, XCom
 from mockflow.store.state import JSON, State
@@ -109,9 +107,7 @@ def load_dag_run(state: State, dag: Dag, data: JSON) -> DagRun:
         last_scheduling_decision=parse_datetime(data.get("last_scheduling_decision")),
         id=state.next_id("dag_runs"),
     )
-    key = (dag.dag_id, run.dag_run_id)
-    state.dag_runs[key] = run
-    state.runs_by_dag[dag.dag_id][run.dag_run_id] = run
+    state.dag_runs.insert(run)
     for ti_data in data.get("task_instances") or []:
         load_task_instance(state, run, ti_data)
     return run
@@ -161,20 +157,4 @@ def load_task_instance(state: State, run: DagRun, data: JSON) -> TaskInstance:
 
 
 def add_task_instance(state: State, ti: TaskInstance) -> None:
-    """Stores a task instance under its key and in its run's index (the only way TIs enter the store)."""
-    _share_strings(ti)
-    state.task_instances[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)] = ti
-    ti_index.add(state, ti)
-    state.tis_by_run[(ti.dag_id, ti.dag_run_id)][(ti.task_id, ti.map_index)] = ti
-
-
-def _share_strings(ti: TaskInstance) -> None:
-    # A million task instances repeat a few thousand ids and a handful of states, pools and
-    # queues; one shared object per distinct string saves memory and pickles as a reference.
-    ti.dag_id, ti.dag_run_id, ti.task_id = sys.intern(ti.dag_id), sys.intern(ti.dag_run_id), sys.intern(ti.task_id)
-    ti.pool, ti.queue, ti.unixname, ti.hostname = (sys.intern(ti.pool), sys.intern(ti.queue),
-                                                   sys.intern(ti.unixname), sys.intern(ti.hostname))
-    if ti.state is not None:
-        ti.state = sys.intern(ti.state)
-    if ti.operator is not None:
-        ti.operator = sys.intern(ti.operator)
+    state.task_instances.insert(ti)

@@ -1,7 +1,7 @@
 """DAG runs: creation (ids, data intervals, task instances), selection, state changes, clearing
-and deletion, and the wire shape.
+and deletion.
 
-Runs are indexed by `runs_by_dag` (creation order = Airflow's `id` order); every rule that starts
+Runs are indexed per DAG by their table (creation order = Airflow's `id` order); every rule that starts
 from a DAG id goes through it rather than through all runs.
 """
 
@@ -9,46 +9,27 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-import mockflow.store.task_instances as tis
-from mockflow.api.bodies import MISSING, load_errors
-from mockflow.problems import AlreadyExists, BadRequest, NotFound
 from mockflow.store.dags import has_import_errors
-from mockflow.store.records import DagRun, DatasetEvent
-from mockflow.store.state import JSON, State
+from mockflow.store.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from mockflow.store.records import Dag, DagRun, DatasetEvent, TaskInstance
+from mockflow.store.state import State
+from mockflow.store.states import RUN_FAILED, RUN_SUCCESS
+from mockflow.store.task_instances import check_params, create_task_instances
+from mockflow.store.ti_changes import (
+    clear_task_instances,
+    mark_run_failed,
+    mark_run_success,
+    remove_run_task_instances,
+    sorted_for_clear,
+)
 from mockflow.store.timetables import manual_data_interval
-from mockflow.wire import iso, parse_datetime
+from mockflow.wire import parse_datetime
 
-FINISHED = frozenset({"success", "failed"})
 RUN_TYPES = ("backfill", "scheduled", "manual", "dataset_triggered")  # run id prefixes `<type>__`
-POST_FIELDS = ("dag_run_id", "logical_date", "execution_date", "conf", "note")
-NOTE_LENGTH = 1000
-
-
-# --- wire -------------------------------------------------------------------------------------------
-
-def dag_run_to_wire(run: DagRun, logical_echo: datetime | None = None) -> JSON:
-    """`logical_echo`: the POST answer repeats the logical date with the offset the client sent."""
-    logical = logical_echo.isoformat() if logical_echo is not None else iso(run.logical_date)
-    return {
-        "dag_run_id": run.dag_run_id,
-        "dag_id": run.dag_id,
-        "logical_date": logical,
-        "execution_date": logical,
-        "start_date": iso(run.start_date),
-        "end_date": iso(run.end_date),
-        "data_interval_start": iso(run.data_interval_start),
-        "data_interval_end": iso(run.data_interval_end),
-        "last_scheduling_decision": iso(run.last_scheduling_decision),
-        "run_type": run.run_type,
-        "state": run.state,
-        "external_trigger": run.external_trigger,
-        "conf": run.conf,
-        "note": run.note,
-    }
 
 
 # --- lookups ----------------------------------------------------------------------------------------
@@ -57,13 +38,10 @@ def find_run(state: State, dag_id: str, run_id: str) -> DagRun | None:
     return state.dag_runs.get((dag_id, run_id))
 
 
-def require_run(state: State, dag_id: str, run_id: str, *, title: str | None = None) -> DagRun:
-    """The run, or the 404 of get/delete (`title` None) or the shorter one of the changing endpoints."""
+def require_run(state: State, dag_id: str, run_id: str) -> DagRun:
     run = find_run(state, dag_id, run_id)
     if run is None:
-        if title is not None:
-            raise NotFound(None, title=title)
-        raise NotFound(f"DAGRun with DAG ID: '{dag_id}' and DagRun ID: '{run_id}' not found", title="DAGRun not found")
+        raise NotFoundError("dag_run_not_found", dag_id=dag_id, dag_run_id=run_id)
     return run
 
 
@@ -108,14 +86,7 @@ def in_ranges(obj: Any, ranges: Sequence[tuple[str, Any, Any]]) -> bool:
 
 def runs_of(state: State, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
     """Runs of the given DAGs (None: all), in `id` order, read from the per-DAG index."""
-    if dag_ids is None:
-        yield from state.dag_runs.values()
-        return
-    chosen = [state.runs_by_dag[dag_id].values() for dag_id in set(dag_ids) if state.runs_by_dag.get(dag_id)]
-    if len(chosen) == 1:
-        yield from chosen[0]
-    else:
-        yield from heapq.merge(*chosen, key=lambda run: run.id)
+    return state.dag_runs.of_dags(dag_ids)
 
 
 def select_runs(state: State, dag_ids: Iterable[str] | None, filters: Mapping[str, Any],
@@ -148,9 +119,7 @@ def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int
     """One page of `rows` (already in `id` order) sorted like Airflow's `apply_sorting`."""
     name = order_by if order_by is not None else "id"
     column = name.lstrip("-")
-    key = ORDER_COLUMNS.get(column)
-    if key is None:
-        raise BadRequest(f"Ordering with '{column}' is disallowed or the attribute does not exist on the model")
+    key = ORDER_COLUMNS[column]  # the API has refused other columns
     end = None if limit is None else offset + limit
     if column == "id" and not name.startswith("-"):
         return rows[offset:end]
@@ -168,141 +137,84 @@ def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int
 
 # --- creation ---------------------------------------------------------------------------------------
 
-def check_post_body(body: Mapping[str, Any]) -> None:
-    error = load_errors(body, POST_FIELDS)
-    if error is not None:
-        raise BadRequest(error)
+def reserved_prefix(run_id: str) -> str | None:
+    """The run type whose `<type>__` prefix `run_id` uses, when it is not `manual`."""
+    return next((run_type for run_type in RUN_TYPES if run_type != "manual" and run_id.startswith(f"{run_type}__")),
+                None)
 
 
-def logical_date_of(body: Mapping[str, Any], now: datetime) -> datetime:
-    """`logical_date`, else the deprecated `execution_date`, else now; both given must agree."""
-    logical, execution = body.get("logical_date"), body.get("execution_date")
-    if "logical_date" in body and "execution_date" in body and logical != execution:
-        raise BadRequest(f"{logical!r} != {execution!r}", title="logical_date conflicts with execution_date")
-    chosen = logical if "logical_date" in body else execution if "execution_date" in body else None
-    if ("logical_date" in body or "execution_date" in body) and chosen is None:
-        if "dag_run_id" not in body:  # the id is generated from the date before the body is loaded
-            raise BadRequest("Parser must be a string or character stream, not NoneType",
-                             title="Incorrect datetime argument")
-        raise BadRequest(str({"logical_date": ["Field may not be null."]}))
-    if chosen is None:
-        return now
-    value = parse_datetime(chosen)
-    assert value is not None
-    return value
-
-
-def reserved_prefix_error(run_id: str) -> str | None:
-    for run_type in RUN_TYPES:
-        if run_type != "manual" and run_id.startswith(f"{run_type}__"):
-            return f"A manual DAG run cannot use ID {run_id!r} since it is reserved for {run_type} runs"
-    return None
-
-
-def trigger_dag(state: State, dag_id: str, body: Mapping[str, Any], now: datetime) -> tuple[DagRun, datetime]:
-    """POST /dags/{dag_id}/dagRuns, checks in the real server's order. Returns the run and the
-    logical date as sent (the answer echoes its offset)."""
+def require_triggerable(state: State, dag_id: str) -> Dag:
+    """The checks POST /dags/{dag_id}/dagRuns makes before it loads the body."""
     dag = state.dags.get(dag_id)
     if dag is None or not dag.is_active:
-        raise NotFound(f"DAG with dag_id: '{dag_id}' not found", title="DAG not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     if has_import_errors(state, dag):
-        raise BadRequest(f"DAG with dag_id: '{dag_id}' has import errors", title="DAG cannot be triggered")
-    check_post_body(body)
-    logical = logical_date_of(body, now)
-    run_id = body.get("dag_run_id") or f"manual__{logical.isoformat()}"
-    _check_duplicates(state, dag_id, run_id, logical)
-    reserved = reserved_prefix_error(run_id)
+        raise InvalidInputError("dag_has_import_errors", dag_id=dag_id)
+    return dag
+
+
+def trigger_dag(state: State, dag: Dag, run_id: str | None, logical: datetime, conf: Mapping[str, Any] | None,
+                note: str | None) -> DagRun:
+    """A manual run of `dag` (already `require_triggerable`), checks in the real server's order."""
+    run_id = run_id or f"manual__{logical.isoformat()}"
+    _check_duplicates(state, dag.dag_id, run_id, logical)
+    reserved = reserved_prefix(run_id)
     if reserved is not None:
-        raise BadRequest(reserved)
-    tis.check_params(dag, body.get("conf") or {})
+        raise InvalidInputError("dag_run_id_reserved", dag_run_id=run_id, run_type=reserved)
+    check_params(dag, conf or {})
     start, end = manual_data_interval(dag.schedule_interval, logical)
-    run = DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=parse_datetime(iso(logical)) or logical,
-                 conf=dict(body.get("conf") or {}), note=body.get("note") or None,
+    run = DagRun(dag_id=dag.dag_id, dag_run_id=run_id, logical_date=_in_utc(logical),
+                 conf=dict(conf or {}), note=note or None,
                  data_interval_start=start, data_interval_end=end, id=state.next_id("dag_runs"))
-    add_run(state, run)
-    tis.create_task_instances(state, dag, run)
-    return run, logical
+    state.dag_runs.insert(run)
+    create_task_instances(state, dag, run)
+    return run
+
+
+def _in_utc(value: datetime) -> datetime:
+    return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _check_duplicates(state: State, dag_id: str, run_id: str, logical: datetime) -> None:
     """The first run (by id) that has the same id or the same logical date decides the message."""
-    for run in state.runs_by_dag.get(dag_id, {}).values():
+    for run in state.dag_runs.of_dag(dag_id):
         if run.logical_date == logical:
-            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun logical date: "
-                                f"'{logical.isoformat(sep=' ')}' already exists")
+            raise AlreadyExistsError("dag_run_logical_date_exists", dag_id=dag_id, logical_date=logical)
         if run.dag_run_id == run_id:
-            raise AlreadyExists(f"DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{run_id}' already exists")
-
-
-def add_run(state: State, run: DagRun) -> None:
-    state.dag_runs[(run.dag_id, run.dag_run_id)] = run
-    state.runs_by_dag[run.dag_id][run.dag_run_id] = run
+            raise AlreadyExistsError("dag_run_exists", dag_id=dag_id, dag_run_id=run_id)
 
 
 # --- changes ----------------------------------------------------------------------------------------
 
-def assign_state(run: DagRun, new_state: str, now: datetime) -> None:
-    """The DagRun `state` setter: a change stamps `end_date` when finished, clears it otherwise."""
-    if run.state != new_state:
-        run.state = new_state
-        run.end_date = now if new_state in FINISHED else None
-
-
-def update_state(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> None:
-    error = load_errors(body, ("state",))
-    if error is not None:
-        raise BadRequest(error)
-    if "state" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
-        raise BadRequest(str({"state": [MISSING]}))
-    new_state = body["state"]
+def update_state(state: State, run: DagRun, new_state: str, now: datetime) -> None:
     dag = state.dags.get(run.dag_id)
-    assign_state(run, new_state, now)
-    run.end_date = now  # `_set_dag_run_state` stamps it for every state but running, queued too
-    if new_state == "success":
-        tis.mark_run_success(state, run, dag, now)
-    elif new_state == "failed":
-        tis.mark_run_failed(state, run, dag, now)
+    state.dag_runs.set_state(run, new_state, now)
+    # `_set_dag_run_state` stamps it for every state but running, queued too
+    state.dag_runs.update(run, end_date=now)
+    if new_state == RUN_SUCCESS:
+        mark_run_success(state, run, dag, now)
+    elif new_state == RUN_FAILED:
+        mark_run_failed(state, run, dag, now)
 
 
-def set_note(run: DagRun, body: Mapping[str, Any]) -> None:
-    error = load_errors(body, ("note",), max_lengths={"note": NOTE_LENGTH})
-    if error is not None:
-        raise BadRequest(error)
-    if "note" not in body:  # the real server crashes (KeyError, 500 HTML); docs/differences.md
-        raise BadRequest(str({"note": [MISSING]}))
-    run.note = body["note"]
+def set_note(state: State, run: DagRun, note: str | None) -> None:
+    state.dag_runs.update(run, note=note)
 
 
-def clear_run(state: State, run: DagRun, body: Mapping[str, Any], now: datetime) -> JSON | DagRun:
-    """Dry run: references of all the run's task instances. Otherwise they are cleared, the run is
-    queued again (start date and scheduling decision reset) and returned."""
-    error = load_errors(body, ("dry_run",))
-    if error is not None:
-        raise BadRequest(error)
-    chosen = tis.sorted_for_clear(list(state.tis_by_run.get((run.dag_id, run.dag_run_id), {}).values()))
-    if body.get("dry_run", True):
-        return {"task_instances": [tis.reference_to_wire(state, ti) for ti in chosen]}
-    tis.clear_task_instances(state, chosen, reset_runs=True, now=now)
-    return run
-
-
-def reset_run(run: DagRun, now: datetime) -> None:
-    """What clearing does to a run when asked to: queued again, as if never started."""
-    assign_state(run, "queued", now)
-    run.start_date = None
-    run.last_scheduling_decision = None
+def clear_run(state: State, run: DagRun, *, dry_run: bool, now: datetime) -> list[TaskInstance]:
+    """All the run's task instances, in the clear query's order. Unless a dry run, they are
+    cleared and the run is queued again (start date and scheduling decision reset)."""
+    chosen = sorted_for_clear(list(state.task_instances.of_run(run.dag_id, run.dag_run_id).values()))
+    if not dry_run:
+        clear_task_instances(state, chosen, reset_runs=True, now=now)
+    return chosen
 
 
 def delete_run(state: State, run: DagRun) -> None:
     """Removes the run and everything hanging off it: task instances, XComs, logs, event links."""
     key = (run.dag_id, run.dag_run_id)
-    del state.dag_runs[key]
-    runs = state.runs_by_dag.get(run.dag_id)
-    if runs is not None:
-        runs.pop(run.dag_run_id, None)
-        if not runs:
-            del state.runs_by_dag[run.dag_id]
-    tis.remove_run_task_instances(state, key)
+    state.dag_runs.delete(run)
+    remove_run_task_instances(state, key)
     for event in state.dataset_events.values():
         if key in event.created_dagruns:
             event.created_dagruns = [other for other in event.created_dagruns if other != key]

@@ -1,5 +1,5 @@
-"""DAGs and their tasks: wire shapes, file tokens, selection, pausing, deletion and task ordering.
-Reading DAG fixture files lives in `store/dag_files.py`."""
+"""DAGs and their tasks: file tokens, selection, pausing and deletion.
+Reading DAG fixture files lives in `store/dag_files.py`; the wire shapes in `api/shapes/dags.py`."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import timedelta
 from typing import Any, TypeVar
 
-from mockflow.api.bodies import MISSING, load_errors
-from mockflow.problems import AlreadyExists, BadRequest, NotFound
-from mockflow.store import ti_index
 from mockflow.store.datasets import forget_dags
-from mockflow.store.records import Dag, Task, TaskInstance
-from mockflow.store.state import JSON, State
-from mockflow.wire import iso, parse_datetime
+from mockflow.store.errors import ConflictError, NotFoundError
+from mockflow.store.records import Dag, TaskInstance
+from mockflow.store.state import State
 
 K = TypeVar("K")
 
@@ -58,66 +54,11 @@ def dag_source(state: State, fileloc: str) -> str | None:
                 None)
 
 
-# --- wire -----------------------------------------------------------------------------------------
-
-# DAG-object fields mockflow only echoes from the fixture, with what an absent one means.
-_DAG_ECHOED: JSON = {
-    "last_parsed_time": None, "last_pickled": None, "last_expired": None, "scheduler_lock": None, "pickle_id": None,
-    "default_view": "grid", "has_task_concurrency_limits": False, "next_dagrun": None,
-    "next_dagrun_data_interval_start": None, "next_dagrun_data_interval_end": None, "next_dagrun_create_after": None,
-}
-# DAG-details fields likewise. `timezone` is the Python repr the real server sends.
-_DETAILS_ECHOED: JSON = {
-    "catchup": True, "dag_run_timeout": None, "default_view": "grid", "doc_md": None, "is_paused_upon_creation": None,
-    "last_parsed": None, "orientation": "LR", "params": {}, "pickle_id": None, "render_template_as_native_obj": False,
-    "timezone": "Timezone('UTC')",
-}
-_DATETIME_FIELDS = frozenset({
-    "last_parsed_time", "last_pickled", "last_expired", "last_parsed", "next_dagrun", "next_dagrun_data_interval_start",
-    "next_dagrun_data_interval_end", "next_dagrun_create_after",
-})
-
-
-def _echoed(dag: Dag, defaults: JSON) -> JSON:
-    out: JSON = {}
-    for name, default in defaults.items():
-        value = dag.wire.get(name, default)
-        out[name] = iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value
-    return out
-
+# --- facts the wire shapes show --------------------------------------------------------------------
 
 def has_import_errors(state: State, dag: Dag) -> bool:
     """As loaded, or because an import error names the DAG's file now."""
     return dag.has_import_errors or any(error.filename == dag.fileloc for error in state.import_errors.values())
-
-
-def _shared_fields(dag: Dag, tags: list[str]) -> JSON:
-    """What the DAG object and the details object both carry."""
-    return {
-        "dag_id": dag.dag_id,
-        "is_paused": dag.is_paused,
-        "is_active": dag.is_active,
-        "is_subdag": dag.is_subdag,
-        "fileloc": dag.fileloc,
-        "file_token": file_token(dag.fileloc),
-        "owners": list(dag.owners),
-        "description": dag.description,
-        "schedule_interval": dag.schedule_interval,
-        "tags": [{"name": tag} for tag in tags],
-        "max_active_tasks": dag.max_active_tasks,
-        "max_active_runs": dag.max_active_runs,
-    }
-
-
-def dag_to_wire(state: State, dag: Dag) -> JSON:
-    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
-    return {
-        **_shared_fields(dag, stored_tags(dag)),
-        "root_dag_id": dag.root_dag_id,
-        "timetable_description": dag.timetable_description,
-        "has_import_errors": has_import_errors(state, dag),
-        **_echoed(dag, _DAG_ECHOED),
-    }
 
 
 def stored_tags(dag: Dag) -> list[str]:
@@ -127,56 +68,6 @@ def stored_tags(dag: Dag) -> list[str]:
         return list(order)
     return list(dag.tags)
 
-
-def dag_details_to_wire(dag: Dag) -> JSON:
-    """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
-    `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
-    spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
-    return {
-        **_shared_fields(dag, dag.tags),
-        "concurrency": dag.max_active_tasks,
-        "start_date": iso(dag.start_date),
-        "end_date": iso(dag.end_date),
-        **_echoed(dag, _DETAILS_ECHOED),
-    }
-
-
-_TASK_DEFAULTS: JSON = {
-    "owner": "airflow", "trigger_rule": "all_success", "extra_links": [], "depends_on_past": False,
-    "wait_for_downstream": False, "execution_timeout": None,
-    "retry_delay": {"__type": "TimeDelta", "days": 0, "seconds": 300, "microseconds": 0},
-    "retry_exponential_backoff": False, "ui_color": "#fff", "ui_fgcolor": "#000", "template_fields": [], "params": {},
-}
-_MODULES = {
-    "BashOperator": "airflow.operators.bash", "PythonOperator": "airflow.operators.python",
-    "BranchPythonOperator": "airflow.operators.python", "EmptyOperator": "airflow.operators.empty",
-    "_PythonDecoratedOperator": "airflow.decorators.python", "SubDagOperator": "airflow.operators.subdag",
-    "TriggerDagRunOperator": "airflow.operators.trigger_dagrun",
-}
-
-
-def task_to_wire(dag: Dag, task: Task) -> JSON:
-    """A task as `GET /dags/{dag_id}/tasks` shows it: the counts are floats on the real server."""
-    wire: JSON = {**_TASK_DEFAULTS, **task.wire}
-    class_name = task.operator_class
-    wire.setdefault("class_ref", {"class_name": class_name, "module_path": _MODULES.get(class_name,
-                                                                                      "airflow.models.baseoperator")})
-    wire.setdefault("operator_name", "@task" if class_name == "_PythonDecoratedOperator" else class_name)
-    wire.update(
-        task_id=task.task_id,
-        downstream_task_ids=list(task.downstream_task_ids),
-        pool=task.pool,
-        pool_slots=float(task.pool_slots),
-        queue=task.queue,
-        retries=float(task.retries),
-        priority_weight=float(task.priority_weight),
-        weight_rule=task.weight_rule,
-        start_date=iso(task.start_date or dag.start_date),
-        end_date=iso(task.end_date),
-        is_mapped=task.is_mapped,
-    )
-    wire.pop("sub_dag", None)  # never sent by the real server
-    return wire
 
 
 # --- selecting DAGs -----------------------------------------------------------------------------------
@@ -222,25 +113,6 @@ def select_dags(state: State, *, visible: Iterable[str], only_active: bool, dag_
 
 # --- changing DAGs ------------------------------------------------------------------------------------
 
-def check_patch_body(body: JSON, update_mask: Sequence[str] | None) -> None:
-    """The checks the real server makes on a DAG PATCH body before it looks for the DAG(s)."""
-    error = load_errors(body, ("is_paused",))
-    if error is not None:
-        raise BadRequest(error)
-    if update_mask:
-        if list(update_mask) != ["is_paused"]:
-            raise BadRequest("Only `is_paused` field can be updated through the REST API")
-        paused_value(body)
-
-
-def paused_value(body: JSON) -> bool | None:
-    if "is_paused" not in body:
-        # The real server crashes here (KeyError, 500 HTML); docs/differences.md.
-        raise BadRequest(str({"is_paused": [MISSING]}))
-    value: bool | None = body["is_paused"]
-    return value
-
-
 def set_paused(dags: Iterable[Dag], value: bool | None) -> None:
     for dag in dags:
         dag.is_paused = value
@@ -250,19 +122,16 @@ def delete_dag(state: State, dag_id: str) -> None:
     """Removes the DAG, its subdags and every row that carries their ids (runs, task instances,
     XComs, logs, warnings, dataset references), and the import errors of its file. Audit logs stay."""
     if any(ti.state == "running" for ti in _task_instances_of(state, dag_id)):
-        raise AlreadyExists(f"Task instances of dag with id: '{dag_id}' are still running")
+        raise ConflictError("dag_has_running_tasks", dag_id=dag_id)
     dag = state.dags.get(dag_id)
     if dag is None:
-        raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     doomed = {dag_id} | {other.dag_id for other in state.dags.values()
                          if other.is_subdag and other.dag_id.startswith(dag_id + ".")}
     for gone in doomed:
         _hand_over_source(state, state.dags.pop(gone))
-        state.runs_by_dag.pop(gone, None)
-    _drop(state.dag_runs, lambda key: key[0] in doomed)
-    _drop(state.tis_by_run, lambda key: key[0] in doomed)
-    _drop(state.task_instances, lambda key: key[0] in doomed)
-    ti_index.rebuild(state)
+    state.dag_runs.delete_dags(doomed)
+    state.task_instances.delete_where(lambda ti: ti.dag_id in doomed)
     _drop(state.xcoms, lambda key: key[0] in doomed)
     _drop(state.logs, lambda key: key[0] in doomed)
     state.dag_warnings = [warning for warning in state.dag_warnings if warning.dag_id not in doomed]
@@ -282,77 +151,16 @@ def _hand_over_source(state: State, dag: Dag) -> None:
 
 def _drop_subdag_operator_runs(state: State, parent_id: str, task_id: str) -> None:
     """Deleting a subdag also deletes the parent's task instances of the SubDagOperator that runs it."""
-    _drop(state.task_instances, lambda key: key[0] == parent_id and key[2] == task_id)
-    for run_key, tis in state.tis_by_run.items():
-        if run_key[0] == parent_id:
-            _drop(tis, lambda key: key[0] == task_id)
-    ti_index.rebuild(state)
+    state.task_instances.delete_where(lambda ti: ti.dag_id == parent_id and ti.task_id == task_id)
     _drop(state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
     _drop(state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
 
 
 def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
-    for run_id in state.runs_by_dag.get(dag_id, {}):
-        yield from state.tis_by_run.get((dag_id, run_id), {}).values()
+    for run in state.dag_runs.of_dag(dag_id):
+        yield from state.task_instances.of_run(dag_id, run.dag_run_id).values()
 
 
 def _drop(table: dict[K, Any], doomed: Callable[[K], bool]) -> None:
     for key in [key for key in table if doomed(key)]:
         del table[key]
-
-
-# --- ordering tasks -------------------------------------------------------------------------------------
-# `GET /dags/{dag_id}/tasks?order_by=` sorts by any attribute of the operator objects (Python's
-# `sorted` with `attrgetter`). An unknown attribute is a 400 with Python's AttributeError text;
-# values Python cannot compare (None, dicts) crash the real server, and are a 400 here.
-
-def order_tasks(dag: Dag, order_by: str | None) -> list[Task]:
-    order_by = "task_id" if order_by is None else order_by
-    name = order_by.lstrip("-")
-    tasks = list(dag.tasks.values())
-    keys = {task.task_id: _task_attribute(dag, task, name) for task in tasks}
-    try:
-        return sorted(tasks, key=lambda task: keys[task.task_id], reverse=order_by.startswith("-"))
-    except TypeError as error:
-        raise BadRequest(str(error)) from None
-
-
-def _task_attribute(dag: Dag, task: Task, dotted: str) -> Any:
-    first, *rest = dotted.split(".")
-    attributes = _task_attributes(dag, task)
-    if first not in attributes:
-        owner = "MappedOperator" if task.is_mapped else "SerializedBaseOperator"
-        raise BadRequest(f"'{owner}' object has no attribute '{first}'")
-    value = attributes[first]
-    for part in rest:
-        if not hasattr(value, part):
-            raise BadRequest(f"'{type(value).__name__}' object has no attribute '{part}'")
-        value = getattr(value, part)
-    return value
-
-
-def _task_attributes(dag: Dag, task: Task) -> dict[str, Any]:
-    """The task's attributes as Python values (what the real server sorts)."""
-    wire = task_to_wire(dag, task)
-    values: dict[str, Any] = {name: _python_value(name, value) for name, value in wire.items() if name != "class_ref"}
-    values["downstream_task_ids"] = set(task.downstream_task_ids)
-    values["template_fields"] = tuple(wire.get("template_fields") or ())
-    values.update(
-        dag_id=dag.dag_id,
-        upstream_task_ids={other.task_id for other in dag.tasks.values() if task.task_id in other.downstream_task_ids},
-        label=task.task_id.rsplit(".", 1)[-1],
-        task_type=task.operator_class,
-        do_xcom_push=True,
-        email=None,
-        doc_md=None,
-        max_active_tis_per_dag=None,
-    )
-    return values
-
-
-def _python_value(name: str, value: Any) -> Any:
-    if name in ("start_date", "end_date"):
-        return parse_datetime(value)
-    if isinstance(value, dict) and value.get("__type") == "TimeDelta":
-        return timedelta(days=value["days"], seconds=value["seconds"], microseconds=value["microseconds"])
-    return value

@@ -1,4 +1,4 @@
-"""Datasets and dataset events: fixture reading, the references between datasets and DAGs, wire shapes.
+"""Datasets and dataset events: fixture reading and the references between datasets and DAGs.
 
 A dataset knows which DAGs are scheduled on it (`consuming_dags`) and which tasks produce it
 (`producing_tasks`). Both come from `datasets` fixture items and from the DAG files
@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mockflow.store.records import Dag, DagRun, Dataset, DatasetEvent, DatasetReference
+from mockflow.store.records import Dag, Dataset, DatasetEvent, DatasetReference
 from mockflow.store.state import JSON, State
-from mockflow.wire import iso, parse_datetime
+from mockflow.wire import parse_datetime
 
 # What a fixture item without timestamps gets (fixtures have no clock; any fixed instant will do).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -124,54 +124,3 @@ def filter_events(state: State, query: Mapping[str, Any]) -> list[DatasetEvent]:
         if wanted:
             rows = [row for row in rows if getattr(row, name) == wanted]
     return rows
-
-
-# --- wire ---------------------------------------------------------------------------------------
-
-def dataset_to_wire(dataset: Dataset) -> JSON:
-    return {
-        "id": dataset.id,
-        "uri": dataset.uri,
-        "extra": dataset.extra,
-        "created_at": iso(dataset.created_at),
-        "updated_at": iso(dataset.updated_at),
-        "consuming_dags": [
-            {"dag_id": dag_id, "created_at": iso(ref.created_at), "updated_at": iso(ref.updated_at)}
-            for dag_id, ref in dataset.consuming_dags.items()
-        ],
-        "producing_tasks": [
-            {"dag_id": dag_id, "task_id": task_id, "created_at": iso(ref.created_at), "updated_at": iso(ref.updated_at)}
-            for (dag_id, task_id), ref in dataset.producing_tasks.items()
-        ],
-    }
-
-
-def dataset_event_to_wire(state: State, event: DatasetEvent) -> JSON:
-    dataset = state.datasets.get(event.dataset_id)
-    runs = (state.dag_runs.get(key) for key in event.created_dagruns)
-    return {
-        "id": event.id,
-        "dataset_id": event.dataset_id,
-        "dataset_uri": dataset.uri if dataset is not None else "",
-        "extra": event.extra,
-        "source_dag_id": event.source_dag_id,
-        "source_task_id": event.source_task_id,
-        "source_run_id": event.source_run_id,
-        "source_map_index": event.source_map_index,
-        "created_dagruns": [basic_dag_run_to_wire(run) for run in runs if run is not None],
-        "timestamp": iso(event.timestamp),
-    }
-
-
-def basic_dag_run_to_wire(run: DagRun) -> JSON:
-    """The short run object that dataset events list (`BasicDAGRun`)."""
-    return {
-        "dag_id": run.dag_id,
-        "dag_run_id": run.dag_run_id,
-        "logical_date": iso(run.logical_date),
-        "start_date": iso(run.start_date),
-        "end_date": iso(run.end_date),
-        "state": run.state,
-        "data_interval_start": iso(run.data_interval_start),
-        "data_interval_end": iso(run.data_interval_end),
-    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,10 @@ from mockflow.store.records import (
     Variable,
     XCom,
 )
+from mockflow.store.tables import RunKey, RunTable, TaskInstanceKey, TaskInstanceTable
 
 JSON = dict[str, Any]
-RunKey = tuple[str, str]  # (dag_id, dag_run_id)
-TaskInstanceKey = tuple[str, str, str, int]  # (dag_id, dag_run_id, task_id, map_index)
+__all__ = ["JSON", "RunKey", "State", "TaskInstanceKey"]
 
 
 @dataclass
@@ -43,17 +44,9 @@ class State:
     import_errors: dict[int, ImportErrorRecord] = field(default_factory=dict)
     dag_warnings: list[DagWarning] = field(default_factory=list)
     dags: dict[str, Dag] = field(default_factory=dict)
-    dag_runs: dict[RunKey, DagRun] = field(default_factory=dict)
-    # dag_id -> run ids of that DAG, in creation order (the index every run filter starts from)
-    runs_by_dag: dict[str, dict[str, DagRun]] = field(default_factory=lambda: defaultdict(dict))
-    task_instances: dict[TaskInstanceKey, TaskInstance] = field(default_factory=dict)
-    # (dag_id, dag_run_id) -> that run's task instances, in creation order
-    tis_by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = field(default_factory=lambda: defaultdict(dict))
-    # state -> task instances in that state (store/ti_index.py keeps it, in creation order)
-    tis_by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = field(
-        default_factory=lambda: defaultdict(dict))
-    # states whose bucket needs sorting before its next read (not part of what a state *is*)
-    unsorted_states: set[str | None] = field(default_factory=set, compare=False)
+    # The run and task-instance tables own their indexes; write to them through their methods.
+    dag_runs: RunTable = field(default_factory=RunTable)
+    task_instances: TaskInstanceTable = field(default_factory=TaskInstanceTable)
     xcoms: dict[tuple[str, str, str, int, str], XCom] = field(default_factory=dict)
     logs: dict[tuple[str, str, str, int, int], LogChunk] = field(default_factory=dict)
     datasets: dict[int, Dataset] = field(default_factory=dict)
@@ -64,6 +57,19 @@ class State:
     version: JSON = field(default_factory=dict)
     # The last id handed out per table (Airflow's autoincrement columns).
     last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    # Read-only views of the tables' indexes, for readers outside the DAG domain.
+    @property
+    def runs_by_dag(self) -> Mapping[str, Mapping[str, DagRun]]:
+        return self.dag_runs.by_dag
+
+    @property
+    def tis_by_run(self) -> Mapping[RunKey, Mapping[tuple[str, int], TaskInstance]]:
+        return self.task_instances.by_run
+
+    @property
+    def tis_by_state(self) -> Mapping[str | None, Mapping[TaskInstanceKey, TaskInstance]]:
+        return self.task_instances.by_state
 
     def next_id(self, table: str) -> int:
         self.last_ids[table] += 1

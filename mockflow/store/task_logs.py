@@ -12,17 +12,17 @@ import hashlib
 import hmac
 import json
 import random
+import re
 from typing import Any
 from urllib.parse import quote
 
-from mockflow.problems import BadRequest, NotFound
+from mockflow.store.errors import InvalidInputError, NotFoundError
 from mockflow.store.records import TaskInstance
 from mockflow.store.state import JSON, State
 from mockflow.wire import iso
 
 LOG_ROOT = "/opt/airflow/logs"
 WORKER_PORT = 8793
-BAD_SIGNATURE = "Bad Signature. Please use only the tokens provided by the API."
 
 _key: bytes | None = None
 
@@ -48,20 +48,21 @@ def verify(token: str, source: random.Random) -> JSON:
     payload, _, signature = token.partition(".")
     expected = _b64(hmac.new(_signing_key(source), payload.encode(), hashlib.sha256).digest()[:20])
     if not signature or not hmac.compare_digest(signature, expected):
-        raise BadRequest(None, title=BAD_SIGNATURE)
+        raise InvalidInputError("log_token_bad_signature")
     try:
         metadata = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
-        raise BadRequest(None, title=BAD_SIGNATURE) from None
+        raise InvalidInputError("log_token_bad_signature") from None
     if not isinstance(metadata, dict):
-        raise BadRequest(None, title=BAD_SIGNATURE)
+        raise InvalidInputError("log_token_bad_signature")
     return metadata
 
 
 def find_ti(state: State, dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
-    ti = state.tis_by_run.get((dag_id, run_id), {}).get((task_id, map_index))
+    ti = state.task_instances.of_run(dag_id, run_id).get((task_id, map_index))
     if ti is None:
-        raise NotFound(None, title="TaskInstance not found")
+        raise NotFoundError("task_instance_not_found", dag_id=dag_id, dag_run_id=run_id, task_id=task_id,
+                            map_index=map_index)
     return ti
 
 
@@ -112,16 +113,15 @@ _LINK_NAMES = {"TriggerDagRunLink": "Triggered DAG", "ExternalDagLink": "Externa
 def extra_links(state: State, dag_id: str, run_id: str, task_id: str) -> JSON:
     dag = state.dags.get(dag_id)
     if dag is None:
-        raise NotFound(f'DAG with ID = "{dag_id}" not found', title="DAG not found")
+        raise NotFoundError("dag_not_found", dag_id=dag_id)
     task = dag.tasks.get(task_id)
     if task is None:
-        raise NotFound(f'Task with ID = "{task_id}" not found', title="Task not found")
-    found = [ti for (tid, _), ti in state.tis_by_run.get((dag_id, run_id), {}).items() if tid == task_id]
+        raise NotFoundError("task_not_found", dag_id=dag_id, task_id=task_id)
+    found = [ti for (tid, _), ti in state.task_instances.of_run(dag_id, run_id).items() if tid == task_id]
     if not found:
-        raise NotFound(f'DAG Run with ID = "{run_id}" not found', title="DAG Run not found")
+        raise NotFoundError("dag_run_not_found", dag_id=dag_id, dag_run_id=run_id)
     if len(found) > 1:  # the real server crashes (MultipleResultsFound, 500 HTML); docs/differences.md
-        raise BadRequest(f"Task '{task_id}' is mapped: 2.5.3 cannot tell extra links of one of its "
-                         f"{len(found)} task instances", title="Task instance is mapped")
+        raise InvalidInputError("task_mapped_extra_links", dag_id=dag_id, task_id=task_id, count=len(found))
     names = list(task.extra_links) or [_LINK_NAMES.get(str(ref.get("class_name")), str(ref.get("class_name")))
                                        for ref in task.wire.get("extra_links") or [] if isinstance(ref, dict)]
     return {name: _link_url(state, dag.source or "", found[0], name) for name in sorted(names)}
@@ -145,8 +145,6 @@ def _link_url(state: State, source: str, ti: TaskInstance, name: str) -> str | N
 
 
 def _argument(source: str, name: str) -> str | None:
-    import re
-
     match = re.search(rf"{name}\s*=\s*[\"']([^\"']+)[\"']", source)
     return match.group(1) if match else None
 

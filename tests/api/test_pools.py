@@ -10,7 +10,6 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store import ti_index
 from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import TaskInstance
 from tests.conftest import FIXTURES, MINIMAL
@@ -134,7 +133,7 @@ def test_slot_figures_are_derived_never_stored(pvc: TestClient) -> None:
     add_ti(pvc, "a", "gpu", "running", pool_slots=2)
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 0
     state = pvc.app.store.state  # type: ignore[attr-defined]
-    ti_index.set_state(state, state.task_instances[("d", "r", "a", -1)], "success")  # the task finished
+    state.task_instances.set_state(state.task_instances[("d", "r", "a", -1)], "success")  # the task finished
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 2
 
 

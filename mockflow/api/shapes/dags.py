@@ -1,0 +1,113 @@
+"""The DAG, DAG-details and task objects of the v1 API."""
+
+from __future__ import annotations
+
+from mockflow.store.dags import file_token, has_import_errors, stored_tags
+from mockflow.store.records import Dag, Task
+from mockflow.store.state import JSON, State
+from mockflow.wire import iso, parse_datetime
+
+# DAG-object fields mockflow only echoes from the fixture, with what an absent one means.
+_DAG_ECHOED: JSON = {
+    "last_parsed_time": None, "last_pickled": None, "last_expired": None, "scheduler_lock": None, "pickle_id": None,
+    "default_view": "grid", "has_task_concurrency_limits": False, "next_dagrun": None,
+    "next_dagrun_data_interval_start": None, "next_dagrun_data_interval_end": None, "next_dagrun_create_after": None,
+}
+# DAG-details fields likewise. `timezone` is the Python repr the real server sends.
+_DETAILS_ECHOED: JSON = {
+    "catchup": True, "dag_run_timeout": None, "default_view": "grid", "doc_md": None, "is_paused_upon_creation": None,
+    "last_parsed": None, "orientation": "LR", "params": {}, "pickle_id": None, "render_template_as_native_obj": False,
+    "timezone": "Timezone('UTC')",
+}
+_DATETIME_FIELDS = frozenset({
+    "last_parsed_time", "last_pickled", "last_expired", "last_parsed", "next_dagrun", "next_dagrun_data_interval_start",
+    "next_dagrun_data_interval_end", "next_dagrun_create_after",
+})
+
+
+def _echoed(dag: Dag, defaults: JSON) -> JSON:
+    out: JSON = {}
+    for name, default in defaults.items():
+        value = dag.wire.get(name, default)
+        out[name] = iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value
+    return out
+
+
+def _shared_fields(dag: Dag, tags: list[str]) -> JSON:
+    """What the DAG object and the details object both carry."""
+    return {
+        "dag_id": dag.dag_id,
+        "is_paused": dag.is_paused,
+        "is_active": dag.is_active,
+        "is_subdag": dag.is_subdag,
+        "fileloc": dag.fileloc,
+        "file_token": file_token(dag.fileloc),
+        "owners": list(dag.owners),
+        "description": dag.description,
+        "schedule_interval": dag.schedule_interval,
+        "tags": [{"name": tag} for tag in tags],
+        "max_active_tasks": dag.max_active_tasks,
+        "max_active_runs": dag.max_active_runs,
+    }
+
+
+def dag_to_wire(state: State, dag: Dag) -> JSON:
+    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+    return {
+        **_shared_fields(dag, stored_tags(dag)),
+        "root_dag_id": dag.root_dag_id,
+        "timetable_description": dag.timetable_description,
+        "has_import_errors": has_import_errors(state, dag),
+        **_echoed(dag, _DAG_ECHOED),
+    }
+
+
+def dag_details_to_wire(dag: Dag) -> JSON:
+    """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
+    `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
+    spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
+    return {
+        **_shared_fields(dag, dag.tags),
+        "concurrency": dag.max_active_tasks,
+        "start_date": iso(dag.start_date),
+        "end_date": iso(dag.end_date),
+        **_echoed(dag, _DETAILS_ECHOED),
+    }
+
+
+_TASK_DEFAULTS: JSON = {
+    "owner": "airflow", "trigger_rule": "all_success", "extra_links": [], "depends_on_past": False,
+    "wait_for_downstream": False, "execution_timeout": None,
+    "retry_delay": {"__type": "TimeDelta", "days": 0, "seconds": 300, "microseconds": 0},
+    "retry_exponential_backoff": False, "ui_color": "#fff", "ui_fgcolor": "#000", "template_fields": [], "params": {},
+}
+_MODULES = {
+    "BashOperator": "airflow.operators.bash", "PythonOperator": "airflow.operators.python",
+    "BranchPythonOperator": "airflow.operators.python", "EmptyOperator": "airflow.operators.empty",
+    "_PythonDecoratedOperator": "airflow.decorators.python", "SubDagOperator": "airflow.operators.subdag",
+    "TriggerDagRunOperator": "airflow.operators.trigger_dagrun",
+}
+
+
+def task_to_wire(dag: Dag, task: Task) -> JSON:
+    """A task as `GET /dags/{dag_id}/tasks` shows it: the counts are floats on the real server."""
+    wire: JSON = {**_TASK_DEFAULTS, **task.wire}
+    class_name = task.operator_class
+    wire.setdefault("class_ref", {"class_name": class_name, "module_path": _MODULES.get(class_name,
+                                                                                      "airflow.models.baseoperator")})
+    wire.setdefault("operator_name", "@task" if class_name == "_PythonDecoratedOperator" else class_name)
+    wire.update(
+        task_id=task.task_id,
+        downstream_task_ids=list(task.downstream_task_ids),
+        pool=task.pool,
+        pool_slots=float(task.pool_slots),
+        queue=task.queue,
+        retries=float(task.retries),
+        priority_weight=float(task.priority_weight),
+        weight_rule=task.weight_rule,
+        start_date=iso(task.start_date or dag.start_date),
+        end_date=iso(task.end_date),
+        is_mapped=task.is_mapped,
+    )
+    wire.pop("sub_dag", None)  # never sent by the real server
+    return wire

@@ -1,0 +1,264 @@
+"""The DAG-run and task-instance tables: rows in `id` order with the indexes the API's filters use.
+
+Each table alone writes its rows and its indexes: every insert, delete, state change and field
+change goes through one of its methods (an undo log can hook into exactly these). Readers get
+Mapping-like access to the rows and read-only views of the indexes.
+
+An index answers in the table's order (its insertion order, Airflow's `id` order). Per-DAG and
+per-run buckets only ever grow at their end, so they keep it. A state bucket receives records
+out of order when states change; it is put back in order on its next read, by `id` while the
+ids increase with insertion (always, for ids the store hands out), otherwise by a full scan.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from mockflow.store.records import DagRun, TaskInstance
+from mockflow.store.states import RUN_FINISHED, run_can_move, ti_can_move
+
+RunKey = tuple[str, str]  # (dag_id, dag_run_id)
+TaskInstanceKey = tuple[str, str, str, int]  # (dag_id, dag_run_id, task_id, map_index)
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+class _Rows(Generic[K, R]):
+    """Read access to a table's rows, like a dict's."""
+
+    __slots__ = ("_ids_ordered", "_last_id", "_rows")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self._rows: dict[K, R] = {}
+        self._ids_ordered = True  # every insert so far had a larger id than all before it
+        self._last_id = 0
+
+    def get(self, key: K, default: R | None = None) -> R | None:
+        return self._rows.get(key, default)
+
+    def __getitem__(self, key: K) -> R:
+        return self._rows[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._rows)
+
+    def keys(self) -> KeysView[K]:
+        return self._rows.keys()
+
+    def values(self) -> ValuesView[R]:
+        return self._rows.values()
+
+    def items(self) -> ItemsView[K, R]:
+        return self._rows.items()
+
+    def __eq__(self, other: object) -> bool:
+        # The indexes follow from the rows; equal rows in equal order make equal tables.
+        return isinstance(other, _Rows) and type(other) is type(self) and list(self._rows.items()) == list(
+            other._rows.items())
+
+    def _note_insert(self, key: K, row_id: int) -> None:
+        if key in self._rows or row_id <= self._last_id:
+            self._ids_ordered = False
+        self._last_id = max(self._last_id, row_id)
+
+
+class RunTable(_Rows[RunKey, DagRun]):
+    """DAG runs by (dag_id, dag_run_id), with the per-DAG index every run filter starts from."""
+
+    __slots__ = ("_by_dag",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_dag: dict[str, dict[str, DagRun]] = {}
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    @property
+    def by_dag(self) -> Mapping[str, Mapping[str, DagRun]]:
+        """dag_id -> {run_id: run}, in table order (read-only)."""
+        return self._by_dag
+
+    def of_dag(self, dag_id: str) -> Collection[DagRun]:
+        bucket = self._by_dag.get(dag_id)
+        return bucket.values() if bucket else ()
+
+    def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
+        """Runs of the given DAGs (None: all), in table order."""
+        if dag_ids is None:
+            yield from self._rows.values()
+            return
+        wanted = set(dag_ids)
+        chosen = [self._by_dag[dag_id].values() for dag_id in wanted if self._by_dag.get(dag_id)]
+        if len(chosen) == 1:
+            yield from chosen[0]
+        elif self._ids_ordered:  # ids increase with insertion: merging by id gives table order
+            yield from heapq.merge(*chosen, key=lambda run: run.id)
+        elif chosen:
+            yield from (run for run in self._rows.values() if run.dag_id in wanted)
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def insert(self, run: DagRun) -> None:
+        key = (run.dag_id, run.dag_run_id)
+        self._note_insert(key, run.id)
+        self._rows[key] = run
+        self._by_dag.setdefault(run.dag_id, {})[run.dag_run_id] = run
+
+    def delete(self, run: DagRun) -> None:
+        del self._rows[(run.dag_id, run.dag_run_id)]
+        bucket = self._by_dag.get(run.dag_id)
+        if bucket is not None:
+            bucket.pop(run.dag_run_id, None)
+            if not bucket:
+                del self._by_dag[run.dag_id]
+
+    def delete_dags(self, dag_ids: Collection[str]) -> None:
+        for dag_id in dag_ids:
+            for run in list(self.of_dag(dag_id)):
+                self.delete(run)
+
+    def set_state(self, run: DagRun, new_state: str, now: datetime) -> None:
+        """The DagRun `state` setter: a change stamps `end_date` when finished, clears it otherwise."""
+        if run.state == new_state:
+            return
+        if not run_can_move(run.state, new_state):
+            raise ValueError(f"a DAG run cannot move from {run.state!r} to {new_state!r}")
+        run.state = new_state
+        run.end_date = now if new_state in RUN_FINISHED else None
+
+    def update(self, run: DagRun, **fields: Any) -> None:
+        """Changes fields other than the key and the state."""
+        _update(run, fields, ("dag_id", "dag_run_id", "state"))
+
+
+class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
+    """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run and by state."""
+
+    __slots__ = ("_by_run", "_by_state", "_unsorted")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
+        self._by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = {}
+        self._unsorted: set[str | None] = set()  # state buckets to put in order before their next read
+
+    # --- reads ---------------------------------------------------------------------------------------
+
+    @property
+    def by_run(self) -> Mapping[RunKey, Mapping[tuple[str, int], TaskInstance]]:
+        """(dag_id, run_id) -> {(task_id, map_index): ti}, in table order (read-only)."""
+        return self._by_run
+
+    @property
+    def by_state(self) -> Mapping[str | None, Mapping[TaskInstanceKey, TaskInstance]]:
+        """state -> task instances, in no promised order (read-only; `in_state` gives the order)."""
+        return self._by_state
+
+    def of_run(self, dag_id: str, run_id: str) -> Mapping[tuple[str, int], TaskInstance]:
+        return self._by_run.get((dag_id, run_id)) or {}
+
+    def count_in_state(self, ti_state: str | None) -> int:
+        return len(self._by_state.get(ti_state) or ())
+
+    def in_state(self, ti_state: str | None) -> Collection[TaskInstance]:
+        """The task instances in one state, in table order."""
+        bucket = self._by_state.get(ti_state)
+        if not bucket:
+            return ()
+        if ti_state in self._unsorted:
+            self._unsorted.discard(ti_state)
+            if self._ids_ordered:
+                ordered = sorted(bucket.items(), key=lambda item: item[1].id)
+            else:
+                ordered = [(key, ti) for key, ti in self._rows.items() if ti.state == ti_state]
+            self._by_state[ti_state] = bucket = dict(ordered)
+        return bucket.values()
+
+    # --- writes --------------------------------------------------------------------------------------
+
+    def insert(self, ti: TaskInstance) -> None:
+        _share_strings(ti)
+        key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
+        old = self._rows.get(key)
+        if old is not None:  # a replaced row keeps its place in the table
+            self._drop_state(old, key)
+        self._note_insert(key, ti.id)
+        self._rows[key] = ti
+        self._by_run.setdefault((ti.dag_id, ti.dag_run_id), {})[(ti.task_id, ti.map_index)] = ti
+        self._add_state(ti, key)
+        if old is not None and self.count_in_state(ti.state) > 1:
+            self._unsorted.add(ti.state)
+
+    def delete(self, ti: TaskInstance) -> None:
+        key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
+        del self._rows[key]
+        bucket = self._by_run.get((ti.dag_id, ti.dag_run_id))
+        if bucket is not None:
+            bucket.pop((ti.task_id, ti.map_index), None)
+            if not bucket:
+                del self._by_run[(ti.dag_id, ti.dag_run_id)]
+        self._drop_state(ti, key)
+
+    def delete_where(self, doomed: Callable[[TaskInstance], bool]) -> None:
+        for ti in [ti for ti in self._rows.values() if doomed(ti)]:
+            self.delete(ti)
+
+    def set_state(self, ti: TaskInstance, new_state: str | None) -> None:
+        if ti.state == new_state:
+            return
+        if not ti_can_move(ti.state, new_state):
+            raise ValueError(f"a task instance cannot move from {ti.state!r} to {new_state!r}")
+        key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
+        self._drop_state(ti, key)
+        ti.state = new_state if new_state is None else sys.intern(new_state)
+        self._add_state(ti, key)
+
+    def update(self, ti: TaskInstance, **fields: Any) -> None:
+        """Changes fields other than the key and the state."""
+        _update(ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
+
+    def _add_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+        bucket = self._by_state.setdefault(ti.state, {})
+        # Landing at the end is right for the latest row only: later than all others by id, or
+        # appended to the table just now (then the caller marks nothing else out of place).
+        if bucket and (not self._ids_ordered or next(reversed(bucket.values())).id > ti.id):
+            self._unsorted.add(ti.state)
+        bucket[key] = ti
+
+    def _drop_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+        bucket = self._by_state.get(ti.state)
+        if bucket is not None:
+            bucket.pop(key, None)
+            if not bucket:
+                del self._by_state[ti.state]
+                self._unsorted.discard(ti.state)
+
+
+def _update(record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
+    for name, value in fields.items():
+        if name in fixed:
+            raise ValueError(f"{name} is not changed by update")
+        setattr(record, name, value)
+
+
+def _share_strings(ti: TaskInstance) -> None:
+    # A million task instances repeat a few thousand ids and a handful of states, pools and
+    # queues; one shared object per distinct string saves memory and pickles as a reference.
+    ti.dag_id, ti.dag_run_id, ti.task_id = sys.intern(ti.dag_id), sys.intern(ti.dag_run_id), sys.intern(ti.task_id)
+    ti.pool, ti.queue, ti.unixname, ti.hostname = (sys.intern(ti.pool), sys.intern(ti.queue),
+                                                   sys.intern(ti.unixname), sys.intern(ti.hostname))
+    if ti.state is not None:
+        ti.state = sys.intern(ti.state)
+    if ti.operator is not None:
+        ti.operator = sys.intern(ti.operator)

@@ -1,0 +1,189 @@
+"""The run and task-instance tables: every index answers what a full scan of the table would, in
+the table's order, through inserts, deletes, replacements and state changes, ties included."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from mockflow.store.records import DagRun, TaskInstance
+from mockflow.store.state import State
+from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES
+from mockflow.store.tables import RunTable, TaskInstanceTable
+
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+DAGS = ("a", "b", "c")
+RUN_IDS = ("r1", "r2", "r3")
+TASKS = ("t1", "t2", "t3")
+
+
+def _run(dag_id: str, run_id: str, row_id: int) -> DagRun:
+    return DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=WHEN, id=row_id)
+
+
+def _ti(dag_id: str, run_id: str, task_id: str, state: str | None, row_id: int, map_index: int = -1) -> TaskInstance:
+    return TaskInstance(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, map_index=map_index, state=state,
+                        id=row_id)
+
+
+def assert_run_indexes(table: RunTable) -> None:
+    scan = list(table.values())
+    assert set(table.by_dag) == {run.dag_id for run in scan}
+    for dag_id in DAGS:
+        assert list(table.of_dag(dag_id)) == [run for run in scan if run.dag_id == dag_id]
+    for chosen in (None, ["a"], ["a", "b"], ["c", "a"], list(DAGS), ["missing"], []):
+        expected = scan if chosen is None else [run for run in scan if run.dag_id in chosen]
+        assert list(table.of_dags(chosen)) == expected, chosen
+
+
+def assert_ti_indexes(table: TaskInstanceTable) -> None:
+    scan = list(table.values())
+    assert set(table.by_run) == {(ti.dag_id, ti.dag_run_id) for ti in scan}
+    for dag_id in DAGS:
+        for run_id in RUN_IDS:
+            expected = [ti for ti in scan if (ti.dag_id, ti.dag_run_id) == (dag_id, run_id)]
+            assert list(table.of_run(dag_id, run_id).values()) == expected
+    assert set(table.by_state) == {ti.state for ti in scan}
+    for value in TI_STATES:
+        expected = [ti for ti in scan if ti.state == value]
+        assert list(table.in_state(value)) == expected, value
+        assert table.count_in_state(value) == len(expected)
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+def test_run_insert_and_delete_keep_the_per_dag_index() -> None:
+    table = RunTable()
+    for row_id, (dag_id, run_id) in enumerate([("a", "r1"), ("b", "r1"), ("a", "r2"), ("c", "r1")], start=1):
+        table.insert(_run(dag_id, run_id, row_id))
+    assert_run_indexes(table)
+    table.delete(table[("a", "r1")])
+    assert_run_indexes(table)
+    table.delete(table[("a", "r2")])
+    assert "a" not in table.by_dag
+    assert_run_indexes(table)
+    table.delete_dags(["b", "missing"])
+    assert list(table) == [("c", "r1")]
+    assert_run_indexes(table)
+
+
+@pytest.mark.parametrize("ids", [[0, 0, 0, 0, 0], [5, 4, 3, 2, 1], [1, 3, 3, 2, 7]],
+                         ids=["ties", "descending", "mixed"])
+def test_runs_of_several_dags_come_in_table_order_whatever_the_ids(ids: list[int]) -> None:
+    table = RunTable()
+    for row_id, (dag_id, run_id) in zip(ids, [("a", "r1"), ("b", "r1"), ("a", "r2"), ("c", "r1"), ("b", "r2")],
+                                        strict=True):
+        table.insert(_run(dag_id, run_id, row_id))
+    assert_run_indexes(table)
+
+
+def test_run_state_changes_stamp_the_end_date_and_refuse_undeclared_moves() -> None:
+    table = RunTable()
+    run = _run("a", "r1", 1)
+    table.insert(run)
+    table.set_state(run, "running", WHEN)
+    assert run.end_date is None
+    table.set_state(run, "success", WHEN)
+    assert run.state == "success" and run.end_date == WHEN
+    with pytest.raises(ValueError, match="cannot move"):
+        table.set_state(run, "running", WHEN)  # only a queued run starts
+    table.set_state(run, "queued", WHEN)  # clearing queues a finished run again
+    assert run.end_date is None
+    with pytest.raises(ValueError, match="not changed"):
+        table.update(run, dag_run_id="other")
+    table.update(run, note="hello")
+    assert run.note == "hello"
+    assert {run.state} <= RUN_STATES
+
+
+# --- task instances ---------------------------------------------------------------------------------
+
+def test_ti_insert_delete_and_state_change_keep_every_index() -> None:
+    table = TaskInstanceTable()
+    row_id = 0
+    for dag_id in ("a", "b"):
+        for run_id in ("r1", "r2"):
+            for task_id in TASKS:
+                row_id += 1
+                table.insert(_ti(dag_id, run_id, task_id, None if row_id % 3 else "success", row_id))
+    assert_ti_indexes(table)
+    first = table[("a", "r1", "t1", -1)]
+    table.set_state(first, "success")  # moves to the end of a bucket it belongs at the front of
+    assert_ti_indexes(table)
+    table.set_state(table[("b", "r2", "t3", -1)], None)
+    assert_ti_indexes(table)
+    table.delete(table[("a", "r2", "t2", -1)])
+    assert_ti_indexes(table)
+    table.delete_where(lambda ti: ti.dag_id == "b")
+    assert_ti_indexes(table)
+    for ti in list(table.of_run("a", "r1").values()):
+        table.delete(ti)
+    assert ("a", "r1") not in table.by_run
+    assert_ti_indexes(table)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ti_indexes_equal_a_full_scan_through_random_changes(seed: int) -> None:
+    rng = random.Random(seed)
+    table = TaskInstanceTable()
+    next_id = 0
+    id_kind = seed % 3  # 0: increasing ids, 1: all ties (0), 2: random ids
+    for _ in range(60):
+        keys = list(table)
+        action = rng.random()
+        if action < 0.45 or not keys:
+            next_id += 1
+            row_id = next_id if id_kind == 0 else 0 if id_kind == 1 else rng.randint(0, 9)
+            table.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
+                             rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0, 1])))
+        elif action < 0.85:
+            table.set_state(table[rng.choice(keys)], rng.choice(sorted(TI_MANUAL, key=str)))
+        else:
+            table.delete(table[rng.choice(keys)])
+        if rng.random() < 0.3:  # reads in between put buckets in order at different moments
+            assert_ti_indexes(table)
+    assert_ti_indexes(table)
+
+
+def test_replacing_a_task_instance_keeps_its_place_and_indexes() -> None:
+    table = TaskInstanceTable()
+    for row_id, task_id in enumerate(TASKS, start=1):
+        table.insert(_ti("a", "r1", task_id, "success", row_id))
+    table.insert(_ti("a", "r1", "t1", "failed", 9))
+    assert list(table) == [("a", "r1", task_id, -1) for task_id in TASKS]
+    assert_ti_indexes(table)
+
+
+def test_ti_moves_are_declared_and_keys_are_fixed() -> None:
+    table = TaskInstanceTable()
+    ti = _ti("a", "r1", "t1", "success", 1)
+    table.insert(ti)
+    with pytest.raises(ValueError, match="cannot move"):
+        table.set_state(ti, "queued")  # only the scheduler queues, and never a finished try
+    table.set_state(ti, None)
+    table.set_state(ti, "queued")
+    with pytest.raises(ValueError, match="not changed"):
+        table.update(ti, state="running")
+    table.update(ti, try_number=2)
+    assert ti.try_number == 2 and list(table.in_state("queued")) == [ti]
+
+
+# --- the tables inside the state --------------------------------------------------------------------
+
+def test_tables_pickle_compare_and_share_records_with_their_indexes() -> None:
+    state = State()
+    state.dag_runs.insert(_run("a", "r1", 1))
+    state.task_instances.insert(_ti("a", "r1", "t1", "success", 1))
+    state.task_instances.insert(_ti("a", "r1", "t2", None, 2))
+    state.task_instances.set_state(state.task_instances[("a", "r1", "t2", -1)], "success")
+    copy: State = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == state
+    assert copy.dag_runs[("a", "r1")] is copy.runs_by_dag["a"]["r1"]
+    assert copy.task_instances[("a", "r1", "t1", -1)] is copy.tis_by_run[("a", "r1")][("t1", -1)]
+    assert list(copy.task_instances.in_state("success")) == list(copy.task_instances.values())
+    copy.task_instances.set_state(copy.task_instances[("a", "r1", "t1", -1)], "failed")
+    assert copy != state
+    assert state.task_instances[("a", "r1", "t1", -1)].state == "success"
