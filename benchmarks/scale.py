@@ -35,9 +35,9 @@ def rss_mb() -> float:
 
 
 def build_state(dags: int, runs: int, tasks: int) -> Any:
+    from mockflow.store.builtins import ensure_builtins
     from mockflow.store.dag_files import add_task_instance
     from mockflow.store.records import Dag, DagRun, Task, TaskInstance
-    from mockflow.store.seed import ensure_builtins
     from mockflow.store.state import State
 
     rng = random.Random(7)

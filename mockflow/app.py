@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -21,6 +20,7 @@ from mockflow.api.context import Call, Reply
 from mockflow.api.errors import problem_for
 from mockflow.audit import write_audit_row
 from mockflow.auth import PUBLIC_OPERATIONS, authenticate, authorize
+from mockflow.fixtureset.cache import seeded_store
 from mockflow.problems import (
     PROBLEM_CONTENT_TYPE,
     ApiError,
@@ -34,7 +34,6 @@ from mockflow.settings import Settings
 from mockflow.spec import API_PREFIX, Operation, load_spec
 from mockflow.store import Store
 from mockflow.store.errors import DomainError
-from mockflow.store.fixtures import load_fixture_sets
 from mockflow.validation import RawRequest, Validator
 
 log = logging.getLogger("mockflow")
@@ -184,33 +183,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     settings = settings or Settings()
     settings.check()
     if store is None:
-        store = _seeded_store(settings.fixtures)
+        store = seeded_store(settings.fixtures)
     return MockflowApp(settings, store)
-
-
-# Frozen seeds of the fixture sets read in this process, by file fingerprint: building a second
-# app from unchanged files restores the seed instead of parsing and checking the files again.
-_SEEDS: dict[tuple[tuple[str, ...], tuple[tuple[str, int, int], ...]], bytes] = {}
-_SEEDS_KEPT = 4
-
-
-def _seeded_store(fixtures: tuple[str, ...]) -> Store:
-    key = (fixtures, _fingerprint(fixtures))
-    seed = _SEEDS.get(key)
-    if seed is not None:
-        return Store(seed)
-    store = Store(load_fixture_sets(fixtures))  # the loaded state becomes the live one: no copy
-    if len(_SEEDS) >= _SEEDS_KEPT:
-        _SEEDS.pop(next(iter(_SEEDS)))
-    _SEEDS[key] = store.seed
-    return store
-
-
-def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
-    marks = []
-    for directory in fixtures:
-        for path in sorted(Path(directory).rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                marks.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(marks)
