@@ -35,9 +35,8 @@ def rss_mb() -> float:
 
 
 def build_state(dags: int, runs: int, tasks: int) -> Any:
-    from mockflow.store.dag_files import add_task_instance
+    from mockflow.store.builtins import ensure_builtins
     from mockflow.store.records import Dag, DagRun, Task, TaskInstance
-    from mockflow.store.seed import ensure_builtins
     from mockflow.store.state import State
 
     rng = random.Random(7)
@@ -62,7 +61,7 @@ def build_state(dags: int, runs: int, tasks: int) -> Any:
             state.dag_runs.insert(run)
             for t in task_ids:
                 ti_state = rng.choice(STATES)
-                add_task_instance(state, TaskInstance(
+                state.task_instances.insert(TaskInstance(
                     dag_id=dag_id, dag_run_id=run_id, task_id=t, state=ti_state, try_number=1, max_tries=1,
                     start_date=logical, end_date=logical + timedelta(minutes=1), duration=60.0,
                     operator="BashOperator", id=state.next_id("task_instances")))

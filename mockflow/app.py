@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -28,13 +27,13 @@ from mockflow.control.journal import Journal
 from mockflow.control.namespaces import HEADER, Namespace, Namespaces
 from mockflow.control.steps import inject_faults, record_in_journal
 from mockflow.disconnect import RAW_SEND, DisconnectResponse
+from mockflow.fixtureset.cache import seeded_store
 from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Step, problem_reply, run
 from mockflow.problems import ApiError, MethodNotAllowed, RouteNotFound, dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import Operation
 from mockflow.store import Store
-from mockflow.store.fixtures import load_fixture_sets
 from mockflow.validation import RawRequest, Validator
 
 
@@ -166,33 +165,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     settings = settings or Settings()
     settings.check()
     if store is None:
-        store = _seeded_store(settings.fixtures)
+        store = seeded_store(settings.fixtures)
     return MockflowApp(settings, store, bundles)
-
-
-# Frozen seeds of the fixture sets read in this process, by file fingerprint: building a second
-# app from unchanged files restores the seed instead of parsing and checking the files again.
-_SEEDS: dict[tuple[tuple[str, ...], tuple[tuple[str, int, int], ...]], bytes] = {}
-_SEEDS_KEPT = 4
-
-
-def _seeded_store(fixtures: tuple[str, ...]) -> Store:
-    key = (fixtures, _fingerprint(fixtures))
-    seed = _SEEDS.get(key)
-    if seed is not None:
-        return Store(seed)
-    store = Store(load_fixture_sets(fixtures))  # the loaded state becomes the live one: no copy
-    if len(_SEEDS) >= _SEEDS_KEPT:
-        _SEEDS.pop(next(iter(_SEEDS)))
-    _SEEDS[key] = store.seed
-    return store
-
-
-def _fingerprint(fixtures: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
-    marks = []
-    for directory in fixtures:
-        for path in sorted(Path(directory).rglob("*")):
-            if path.is_file():
-                stat = path.stat()
-                marks.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(marks)

@@ -7,11 +7,17 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import uvicorn
 
+from mockflow.app import create_app
+from mockflow.fixtureset.capture import CaptureError, CaptureOptions, capture_to
+from mockflow.fixtureset.files import FixtureError
+from mockflow.fixtureset.generate import GeneratorSettings, generate_set
+from mockflow.fixtureset.load import check_fixture_sets
 from mockflow.settings import AUTH_MODES, VALIDATION_ENGINES, Settings
 
 
@@ -68,10 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def check_fixtures(args: argparse.Namespace) -> int:
-    import time
-
-    from mockflow.store.fixtures import check_fixture_sets
-
     started = time.perf_counter()
     state, problems = check_fixture_sets(args.directories)
     if state is None:
@@ -87,8 +89,6 @@ def check_fixtures(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
-    from mockflow.generate import GeneratorSettings, generate_set
-
     try:
         counts = generate_set(GeneratorSettings(dags=args.dags, runs_per_dag=args.runs_per_dag,
                                                 tasks_per_dag=args.tasks_per_dag, seed=args.seed,
@@ -101,8 +101,6 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def capture(args: argparse.Namespace) -> int:
-    from mockflow.capture import CaptureError, CaptureOptions, capture_to
-
     options = CaptureOptions(url=args.url, user=args.user, password=args.password, max_runs=args.max_runs,
                              logs=not args.no_logs, timeout=args.timeout)
     try:
@@ -127,9 +125,6 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 2
-    from mockflow.app import create_app
-    from mockflow.store.fixtures import FixtureError
-
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(settings)

@@ -12,9 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockflow import Settings, create_app
-from mockflow.capture import CaptureError, CaptureOptions, capture_to, stored_log
+from mockflow.fixtureset.capture import CaptureError, CaptureOptions, capture_to, stored_log
+from mockflow.fixtureset.load import check_fixture_sets, load_fixture_sets
 from mockflow.server import LiveServer
-from mockflow.store.fixtures import check_fixture_sets, load_fixture_sets
 
 DEFAULT = Path(__file__).resolve().parents[1] / "fixtures" / "default"
 OPTIONS = CaptureOptions(url="http://testserver", user="admin", password="admin")

@@ -14,7 +14,7 @@ import orjson
 import pytest
 import yaml
 
-from mockflow.store.fixtures import FixtureError, check_fixture_sets, default_fixture_dir, load_fixture_sets
+from mockflow.fixtureset.load import FixtureError, check_fixture_sets, default_fixture_dir, load_fixture_sets
 
 JSON = dict[str, Any]
 DEFAULT = Path(__file__).resolve().parents[1] / "fixtures" / "default"
@@ -367,7 +367,7 @@ def test_check_fixtures_command(make_set: Callable[..., Path]) -> None:
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])
 def test_export_then_load_gives_an_equal_state(default_state: Any, tmp_path: Path, fmt: str) -> None:
-    from mockflow.store.export import export_state
+    from mockflow.fixtureset.export import export_state
 
     export_state(default_state, tmp_path / "out", fmt)
     assert load_fixture_sets([tmp_path / "out"]) == default_state
@@ -378,7 +378,7 @@ def test_export_then_load_gives_an_equal_state(default_state: Any, tmp_path: Pat
 
 
 def test_export_keeps_what_the_api_changed(make_client: Callable[..., Any], tmp_path: Path) -> None:
-    from mockflow.store.export import export_state
+    from mockflow.fixtureset.export import export_state
 
     client = make_client(DEFAULT)
     assert client.patch("/api/v1/dags/db_maintenance", json={"is_paused": False}).status_code == 200
@@ -428,7 +428,7 @@ def test_an_installed_wheel_serves_the_default_set(tmp_path: Path) -> None:
     [wheel] = (tmp_path / "wheel").glob("*.whl")
     subprocess.run([*pip, "install", "-q", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True,
                    capture_output=True, timeout=300)
-    probe = ("from mockflow.store.fixtures import default_fixture_dir, load_fixture_sets; "
+    probe = ("from mockflow.fixtureset.load import default_fixture_dir, load_fixture_sets; "
              "print(default_fixture_dir()); print(len(load_fixture_sets().dags))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
                             env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})

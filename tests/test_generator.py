@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mockflow.generate import GeneratorSettings, generate_set
-from mockflow.store.export import export_state
-from mockflow.store.fixtures import check_fixture_sets, load_fixture_sets
+from mockflow.fixtureset.export import export_state
+from mockflow.fixtureset.generate import GeneratorSettings, generate_set
+from mockflow.fixtureset.load import check_fixture_sets, load_fixture_sets
 
 SMALL = GeneratorSettings(dags=40, runs_per_dag=6, tasks_per_dag=6, seed=3)
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from mockflow import Settings, Store, create_app
 from mockflow.store import freeze
-from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import Dag, DagRun, Pool, TaskInstance
 from mockflow.store.state import State
 from tests.conftest import MINIMAL
@@ -17,7 +16,7 @@ def _state_with_a_run() -> State:
     state.dags["etl"] = Dag(dag_id="etl", fileloc="/dags/etl.py")
     run = DagRun(dag_id="etl", dag_run_id="r1", logical_date=datetime(2024, 1, 1, tzinfo=UTC))
     state.dag_runs.insert(run)
-    add_task_instance(state, TaskInstance(dag_id="etl", dag_run_id="r1", task_id="extract"))
+    state.task_instances.insert(TaskInstance(dag_id="etl", dag_run_id="r1", task_id="extract"))
     return state
 
 

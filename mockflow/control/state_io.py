@@ -16,11 +16,11 @@ from typing import Any
 
 import orjson
 
+from mockflow.fixtureset.export import export_state
+from mockflow.fixtureset.files import SUFFIXES, FixtureError
+from mockflow.fixtureset.load import load_fixture_sets
 from mockflow.problems import BadRequest
 from mockflow.store import State
-from mockflow.store.export import export_state
-from mockflow.store.fixture_files import SUFFIXES, FixtureError
-from mockflow.store.fixtures import load_fixture_sets
 
 JSON = dict[str, Any]
 _ERROR_TITLE = "Invalid fixture set"

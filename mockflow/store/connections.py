@@ -28,23 +28,6 @@ REDACT_DEPTH = 5  # the secrets masker stops descending below this depth
 TEST_SUCCESS = "Connection successfully tested"
 
 
-def load_connections(state: State, data: Any, source: str) -> None:
-    for item in data:
-        existing = state.connections.get(item["connection_id"])
-        state.connections[item["connection_id"]] = Connection(
-            connection_id=item["connection_id"],
-            conn_type=item["conn_type"],
-            description=item.get("description"),
-            host=item.get("host"),
-            login=item.get("login"),
-            schema=item.get("schema"),
-            port=item.get("port"),
-            password=item.get("password"),
-            extra=item.get("extra"),
-            id=existing.id if existing else state.next_id("connections"),
-        )
-
-
 # --- wire -----------------------------------------------------------------------------------
 
 def connection_item_to_wire(conn: Connection) -> JSON:

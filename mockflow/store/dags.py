@@ -1,5 +1,5 @@
 """DAGs and their tasks: file tokens, selection, pausing and deletion.
-Reading DAG fixture files lives in `store/dag_files.py`; the wire shapes in `api/shapes/dags.py`."""
+Reading DAG fixture files lives in `fixtureset/dags.py`; the wire shapes in `api/shapes/dags.py`."""
 
 from __future__ import annotations
 

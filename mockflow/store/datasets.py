@@ -14,55 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mockflow.store.records import Dag, Dataset, DatasetEvent, DatasetReference
-from mockflow.store.state import JSON, State
-from mockflow.wire import parse_datetime
+from mockflow.store.state import State
 
 # What a fixture item without timestamps gets (fixtures have no clock; any fixed instant will do).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-# --- fixtures ---------------------------------------------------------------------------------
-
-def load_datasets(state: State, data: Any, source: str) -> None:
-    for item in data:
-        existing = dataset_by_uri(state, item["uri"])
-        dataset_id = int(item.get("id") or (existing.id if existing else state.next_id("datasets")))
-        state.note_id("datasets", dataset_id)
-        if existing is not None and existing.id != dataset_id:
-            del state.datasets[existing.id]
-        created = parse_datetime(item.get("created_at")) or EPOCH
-        state.datasets[dataset_id] = Dataset(
-            id=dataset_id,
-            uri=item["uri"],
-            extra=dict(item.get("extra") or {}),
-            created_at=created,
-            updated_at=parse_datetime(item.get("updated_at")) or created,
-            consuming_dags={ref["dag_id"]: _reference(ref, created) for ref in item.get("consuming_dags") or []},
-            producing_tasks={(ref["dag_id"], ref["task_id"]): _reference(ref, created)
-                             for ref in item.get("producing_tasks") or []},
-        )
-
-
-def _reference(data: JSON, default: datetime) -> DatasetReference:
-    created = parse_datetime(data.get("created_at")) or default
-    return DatasetReference(created_at=created, updated_at=parse_datetime(data.get("updated_at")) or created)
-
-
-def load_dataset_events(state: State, data: Any, source: str) -> None:
-    for item in data:
-        event_id = int(item.get("id") or state.next_id("dataset_events"))
-        state.note_id("dataset_events", event_id)
-        state.dataset_events[event_id] = DatasetEvent(
-            id=event_id,
-            dataset_id=int(item["dataset_id"]),
-            timestamp=parse_datetime(item["timestamp"]) or EPOCH,
-            extra=dict(item.get("extra") or {}),
-            source_dag_id=item.get("source_dag_id"),
-            source_task_id=item.get("source_task_id"),
-            source_run_id=item.get("source_run_id"),
-            source_map_index=int(item.get("source_map_index", -1) if item.get("source_map_index") is not None else -1),
-            created_dagruns=[(run["dag_id"], run["dag_run_id"]) for run in item.get("created_dagruns") or []],
-        )
 
 
 # --- references between datasets and DAGs ----------------------------------------------------------

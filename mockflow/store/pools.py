@@ -22,24 +22,6 @@ READ_ONLY = ("occupied_slots", "running_slots", "queued_slots", "scheduled_slots
 COUNTED_STATES = ("running", "queued", "scheduled")
 
 
-def load_pools(state: State, data: Any, source: str) -> None:
-    from mockflow.store.fixtures import FixtureError
-
-    if DEFAULT_POOL not in state.pools:
-        # Airflow creates it when the database is initialised, so it holds the first id.
-        state.pools[DEFAULT_POOL] = Pool(DEFAULT_POOL, 128, "Default pool", id=state.next_id("pools"))
-    for item in data:
-        if int(item["slots"]) == UNLIMITED:
-            raise FixtureError(f"{source}: pool {item['name']!r}: slots -1 (unlimited) cannot be served by the API")
-        existing = state.pools.get(item["name"])
-        state.pools[item["name"]] = Pool(
-            name=item["name"],
-            slots=int(item["slots"]),
-            description=item.get("description"),
-            id=existing.id if existing else state.next_id("pools"),
-        )
-
-
 # --- wire -----------------------------------------------------------------------------------
 
 def slot_usage(state: State, pool_name: str) -> dict[str, int]:

@@ -17,7 +17,7 @@ from mockflow.pagination import ordered
 from mockflow.problems import AlreadyExists, BadRequest, NotFound
 from mockflow.store.records import Role, User
 from mockflow.store.state import JSON, State
-from mockflow.wire import naive_iso, parse_datetime
+from mockflow.wire import naive_iso
 
 DAG_PREFIX = "DAG:"
 DEFAULT_USER_ROLE = "Public"  # [fab] AUTH_USER_REGISTRATION_ROLE: what a user created without roles gets
@@ -39,48 +39,6 @@ USER_LENGTHS = {"first_name": 64, "last_name": 64, "username": 64, "email": 64, 
 ROLE_NAME_LENGTH, ACTION_NAME_LENGTH, RESOURCE_NAME_LENGTH = 64, 100, 250
 
 ErrorTree = dict[Any, Any]
-
-
-# --- fixtures -------------------------------------------------------------------------------
-
-def load_actions(state: State, data: Any, source: str) -> None:
-    for item in data:
-        name = item["name"] if isinstance(item, dict) else str(item)
-        if name not in state.actions:
-            state.actions.append(name)
-
-
-def load_roles(state: State, data: Any, source: str) -> None:
-    from mockflow.store.seed import ensure_default_roles
-
-    # The default roles exist before any other, so they keep Airflow's ids (Admin 1 ... Op 5).
-    ensure_default_roles(state)
-    for item in data:
-        permissions = [(a["action"]["name"], a["resource"]["name"]) for a in item.get("actions", [])]
-        existing = state.roles.get(item["name"])
-        role_id = existing.id if existing else state.next_id("roles")
-        state.roles[item["name"]] = Role(name=item["name"], permissions=permissions, id=role_id)
-
-
-def load_users(state: State, data: Any, source: str) -> None:
-    for item in data:
-        key = item["username"].lower()
-        existing = state.users.get(key)
-        state.users[key] = User(
-            username=item["username"],
-            email=item["email"],
-            first_name=item.get("first_name", ""),
-            last_name=item.get("last_name", ""),
-            roles=[r["name"] if isinstance(r, dict) else str(r) for r in item.get("roles", [])],
-            active=item.get("active", True),
-            password=item.get("password"),
-            created_on=parse_datetime(item.get("created_on")),
-            changed_on=parse_datetime(item.get("changed_on")),
-            last_login=parse_datetime(item.get("last_login")),
-            login_count=item.get("login_count"),
-            fail_login_count=item.get("fail_login_count", item.get("failed_login_count")),
-            id=existing.id if existing else state.next_id("users"),
-        )
 
 
 # --- wire -----------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
-
 from mockflow.api.bodies import load_errors
 from mockflow.problems import BadRequest, NotFound
 from mockflow.store.records import Variable
@@ -17,21 +15,6 @@ LOADABLE = ("key", "value", "description")  # VariableSchema, in declared order
 KEY_LENGTH = 250  # variable.key is String(ID_LEN)
 # update_mask names are the loaded attribute names: `value` is stored as `val`.
 MASK_NAMES = {"val": "value", "description": "description"}
-
-
-def load_variables(state: State, data: Any, source: str) -> None:
-    for item in data:
-        value = item.get("value")
-        if not isinstance(value, str):
-            # A fixture may give a JSON value directly; Airflow stores variables as text.
-            value = orjson.dumps(value).decode()
-        existing = state.variables.get(item["key"])
-        state.variables[item["key"]] = Variable(
-            key=item["key"],
-            value=value,
-            description=item.get("description"),
-            id=existing.id if existing else state.next_id("variables"),
-        )
 
 
 def variable_to_wire(variable: Variable) -> JSON:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from mockflow.fixtureset.export import export_state
+from mockflow.fixtureset.load import check_fixture_sets
 from mockflow.store.dags import file_token, fileloc_of_token, like_matcher
-from mockflow.store.export import export_state
-from mockflow.store.fixtures import check_fixture_sets
 from mockflow.store.state import State
 from tests.conftest import FIXTURES, build_app
 

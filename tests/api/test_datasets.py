@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.datasets import load_dataset_events, load_datasets
+from mockflow.fixtureset.loaders import load_dataset_events, load_datasets
 from mockflow.store.state import State
 from tests.conftest import FIXTURES
 

@@ -10,7 +10,6 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.dag_files import add_task_instance
 from mockflow.store.records import TaskInstance
 from tests.conftest import FIXTURES, MINIMAL
 
@@ -37,7 +36,7 @@ def names(body: dict[str, Any]) -> list[str]:
 
 def add_ti(client: TestClient, task_id: str, pool: str, state_name: str | None, pool_slots: int = 1) -> None:
     state = client.app.store.state  # type: ignore[attr-defined]
-    add_task_instance(state, TaskInstance("d", "r", task_id, state=state_name, pool=pool, pool_slots=pool_slots))
+    state.task_instances.insert(TaskInstance("d", "r", task_id, state=state_name, pool=pool, pool_slots=pool_slots))
 
 
 # --- get_pools --------------------------------------------------------------------------------

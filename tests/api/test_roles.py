@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.seed import DEFAULT_ACTIONS, DEFAULT_ROLES
+from mockflow.store.builtins import DEFAULT_ACTIONS, DEFAULT_ROLES
 
 ROLES = "/api/v1/roles"
 BY_NAME = ["Admin", "EtlEditor", "EtlReader", "Op", "ParentReader", "PoolKeeper", "Public", "User", "Viewer"]

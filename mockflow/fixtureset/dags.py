@@ -139,7 +139,7 @@ def load_task_instance(state: State, run: DagRun, data: JSON) -> TaskInstance:
         rendered_fields=dict(data.get("rendered_fields") or {}),
         id=state.next_id("task_instances"),
     )
-    add_task_instance(state, ti)
+    state.task_instances.insert(ti)
     for xcom in data.get("xcom_entries") or []:
         state.xcoms[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, xcom["key"])] = XCom(
             dag_id=ti.dag_id, dag_run_id=ti.dag_run_id, task_id=ti.task_id, key=xcom["key"],
@@ -154,7 +154,3 @@ def load_task_instance(state: State, run: DagRun, data: JSON) -> TaskInstance:
         state.logs[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, try_number)] = LogChunk(
             ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, try_number, log.get("content", ""))
     return ti
-
-
-def add_task_instance(state: State, ti: TaskInstance) -> None:
-    state.task_instances.insert(ti)

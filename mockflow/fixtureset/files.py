@@ -7,6 +7,7 @@ YAML, the line, found by parsing the file again only when there is something to 
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,3 +118,17 @@ def read_file(path: Path) -> Any:
     except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, OSError) as error:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise FixtureError([Problem(str(path), "", f"not valid {kind}: {error}")]) from None
+
+
+def default_fixture_dir() -> Path:
+    """The embedded default set: `mockflow/default_fixtures` when installed, `fixtures/default` in a checkout."""
+    # A data package without __init__.py is a namespace package: its directory comes from the
+    # spec (importlib.resources would hand back a MultiplexedPath, which is no plain path).
+    try:
+        spec = importlib.util.find_spec("mockflow.default_fixtures")
+    except ModuleNotFoundError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    return Path(__file__).resolve().parents[2] / "fixtures" / "default"

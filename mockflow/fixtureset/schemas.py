@@ -15,9 +15,9 @@ from typing import Any
 
 import jsonschema_rs
 
+from mockflow.fixtureset.files import KeyPath
 from mockflow.schemas import to_json_schema
 from mockflow.spec import load_spec
-from mockflow.store.fixture_files import KeyPath
 
 JSON = dict[str, Any]
 
@@ -116,7 +116,7 @@ def file_schema(stem: str) -> JSON:
     if stem == "permissions":
         item = {"anyOf": [{"type": "string"}, item]}  # plain action names are fine too
     if stem == "variables":
-        # A JSON value may be given as such; it is stored as its JSON text (store/variables.py).
+        # A JSON value may be given as such; it is stored as its JSON text (fixtureset/loaders.py).
         item = {"allOf": [item_schema("VariableCollectionItem", required)], "type": "object"}
     return {"type": "array", "items": item}
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockflow.store.seed import DEFAULT_ACTIONS, DEFAULT_POOL, DEFAULT_ROLES
+from mockflow.store.builtins import DEFAULT_ACTIONS, DEFAULT_POOL, DEFAULT_ROLES
 from mockflow.wire import parse_datetime
 
 JSON = dict[str, Any]

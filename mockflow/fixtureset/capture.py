@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
-from mockflow.store.export import write
+from mockflow.fixtureset.export import write
 
 JSON = dict[str, Any]
 Progress = Callable[[str], None]

@@ -1,0 +1,151 @@
+"""Fixture sets: directories of API-shaped JSON or YAML files, loaded into a `State`.
+
+Layout (docs/fixtures.md has the whole story):
+    dags/<dag_id>.{json,yaml}     DAG details + `tasks` + `source` + `dag_runs` (with task instances)
+    pools, variables, connections, users, roles, permissions, datasets, dataset_events,
+    import_errors, dag_warnings, event_logs, plugins, providers   one list each
+    config, version                                                one object each
+
+Loading is strict: every object is checked against its spec schema (`schemas.py`) and every
+reference against the rest of the set (`refs.py`); any problem stops the load with the file,
+the key path (and line, for YAML) and what was expected, and nothing half-loaded escapes: the
+state is built fresh and returned only when complete. Several sets may be layered (`layers.py`);
+a later set replaces objects with the same key, and a DAG file replaces the whole DAG (runs
+included). Each resource's loader is in `loaders.py` (DAG files: `dags.py`).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mockflow.fixtureset import refs
+from mockflow.fixtureset.files import FixtureError, Problem, default_fixture_dir
+from mockflow.fixtureset.layers import Item, Layered, gather, read_checked
+from mockflow.fixtureset.loaders import LOAD_ORDER, LOADERS
+from mockflow.store.builtins import ensure_builtins
+from mockflow.store.state import State
+
+__all__ = ["FixtureError", "Problem", "check_fixture_sets", "default_fixture_dir", "load_fixture_sets"]
+
+
+def _check_list(layered: Layered, stem: str, known: refs.Known, checks: dict[str, Any]) -> None:
+    check = checks.get(stem)
+    if check is None:
+        return
+    for item in layered.lists.get(stem, {}).values():
+        for key_path, message in check(item.data, known):
+            layered.report(item.file, item.path + key_path, message)
+
+
+def _known_before_dags(layered: Layered) -> refs.Known:
+    known = refs.Known()
+    lists = layered.lists
+    known.pools.update(str(key) for key in lists.get("pools", {}))
+    known.roles.update(str(key) for key in lists.get("roles", {}))
+    if "permissions" in lists:
+        known.actions = {str(key) for key in lists["permissions"]}
+    for item in lists.get("dag_warnings", {}).values():
+        if item.data.get("warning_type") == "non-existent pool":
+            known.pool_warned.add(str(item.data.get("dag_id")))
+    emails: dict[str, Item] = {}
+    for item in lists.get("users", {}).values():
+        email = str(item.data.get("email", "")).lower()
+        if email in emails:
+            layered.report(item.file, (*item.path, "email"), f"email {email!r} is taken by another user")
+        emails[email] = item
+    for item in lists.get("datasets", {}).values():
+        dataset_id = item.data.get("id")
+        if dataset_id is None:
+            continue
+        if dataset_id in known.datasets:
+            layered.report(item.file, (*item.path, "id"), f"duplicate dataset id {dataset_id}")
+        known.datasets[dataset_id] = item.data["uri"]
+    return known
+
+
+def _call_loader(layered: Layered, state: State, stem: str, data: Any, file: Path) -> None:
+    """Runs one loader; its refusals (or crashes) become problems of that file."""
+    try:
+        LOADERS[stem](state, data, str(file))
+    except FixtureError as error:
+        text = str(error).removeprefix(f"{file}: ")
+        layered.problems.extend(error.problems or [Problem(str(file), "", text)])
+    except Exception as error:  # a loader tripping over data the checks let through
+        layered.problems.append(Problem(str(file), "", f"cannot be loaded: {error!r}"))
+
+
+def _load_stem(layered: Layered, state: State, stem: str) -> None:
+    if stem in layered.objects:
+        item = layered.objects[stem]
+        _call_loader(layered, state, stem, item.data, item.file)
+        return
+    batch: list[Any] = []
+    batch_file: Path | None = None
+    for item in layered.lists.get(stem, {}).values():
+        if batch_file is not None and item.file != batch_file:
+            _call_loader(layered, state, stem, batch, batch_file)
+            batch = []
+        batch.append(item.data)
+        batch_file = item.file
+    if batch_file is not None:
+        _call_loader(layered, state, stem, batch, batch_file)
+
+
+def _load_dags(layered: Layered, state: State, known: refs.Known) -> None:
+    """DAG files one at a time (read, check, load, forget), so a large set never sits in memory twice."""
+    for dag_id, path in layered.dag_files.items():
+        data, valid = read_checked(layered, "dags", path)
+        if isinstance(data, dict):  # what other files may point at, even when this one is broken
+            known.dags[dag_id] = refs.dag_refs(data)
+        if not valid:
+            continue
+        if data.get("dag_id") != dag_id:
+            layered.report(path, ("dag_id",), f"{data.get('dag_id')!r} in a file named for DAG {dag_id!r}")
+        found = list(refs.check_dag(data, known))
+        for key_path, message in found:
+            layered.report(path, key_path, message)
+        if not layered.problems:
+            _call_loader(layered, state, "dags", data, path)
+
+
+def build(layered: Layered) -> State:
+    """A fresh state from the layered objects; every check and loader problem lands in `layered`."""
+    state = State()
+    known = _known_before_dags(layered)
+    _check_list(layered, "users", known, refs.BEFORE_DAGS)
+    for stem in LOAD_ORDER:
+        if stem == "dags":
+            _load_dags(layered, state, known)
+        elif not layered.problems:
+            _load_stem(layered, state, stem)
+    for stem in refs.AFTER_DAGS:
+        _check_list(layered, stem, known, refs.AFTER_DAGS)
+    ensure_builtins(state)
+    return state
+
+
+def check_fixture_sets(directories: Iterable[str | Path] = ()) -> tuple[State | None, list[Problem]]:
+    """Every problem of the layered sets (not only the first), and the state when there is none."""
+    dirs = [Path(d) for d in directories] or [default_fixture_dir()]
+    # Loading makes millions of objects and no garbage cycles; the cyclic collector would walk
+    # the growing state again and again (a third of the load time of a large set).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        layered = gather(dirs)
+        state = build(layered)
+    finally:
+        if collecting:
+            gc.enable()
+    return (None, layered.problems) if layered.problems else (state, [])
+
+
+def load_fixture_sets(directories: Iterable[str | Path] = ()) -> State:
+    """A fresh state seeded from the given sets (the embedded default when none is given)."""
+    state, problems = check_fixture_sets(directories)
+    if state is None:
+        raise FixtureError(problems)
+    return state
