@@ -20,7 +20,23 @@ class Text:
     title: str | None = None  # None keeps the problem class's default title
 
 
-TEXTS: dict[str, Text] = {}
+TEXTS: dict[str, Text] = {
+    # --- pools, variables, connections, users, roles, xcom, meta
+    "pool_not_found": Text("Pool with name:'{name}' not found"),
+    "pool_exists": Text("Pool: {name} already exists"),
+    "default_pool_rename": Text("Default Pool's name can't be modified"),
+    "default_pool_delete": Text("Default Pool can't be deleted"),
+    "pool_slots_unlimited": Text("slots -1 (unlimited) is not supported: Airflow 2.5.3 cannot serve such a pool "
+                                 "(its open_slots would be infinite)"),
+    "pool_name_empty": Text("Pool name cannot be empty"),
+    "variable_not_found": Text(None, title="Variable not found"),
+    "connection_not_found": Text("The Connection with connection_id: `{connection_id}` was not found",
+                                 title="Connection not found"),
+    "connection_exists": Text("Connection already exist. ID: {connection_id}"),
+    "xcom_not_found": Text(None, title="XCom entry not found"),
+    "xcom_mapped": Text("XCom entry '{key}' exists for {map_indexes} map indexes of task '{task_id}'; "
+                        "Airflow 2.5.3 cannot choose one", title="XCom entry is mapped"),
+}
 
 _CLASSES: Mapping[type[DomainError], type[ApiError]] = {
     NotFoundError: NotFound,
