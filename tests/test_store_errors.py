@@ -1,4 +1,4 @@
-"""The store's rules for pools, variables, connections and XCom raise domain errors
+"""The store's rules for pools, variables, connections, users, roles and XCom raise domain errors
 that name the rule and carry its ids, and the v1 bundle words each of them as Airflow 2.5.3 does."""
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ import pytest
 
 from mockflow.api.errors import TEXTS, problem_for
 from mockflow.problems import AlreadyExists, ApiError, BadRequest, NotFound
-from mockflow.store import connections, pools, variables, xcom
+from mockflow.store import connections, pools, roles, users, variables, xcom
 from mockflow.store.errors import AlreadyExistsError, DomainError, InvalidInputError, NotFoundError
-from mockflow.store.records import Connection, DagRun, Variable, XCom
+from mockflow.store.records import Connection, DagRun, User, Variable, XCom
 from mockflow.store.seed import ensure_builtins
 from mockflow.store.state import State
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 DOMAIN_CODES = (
     "pool_not_found", "pool_exists", "default_pool_rename", "default_pool_delete", "pool_slots_unlimited",
-    "pool_name_empty", "variable_not_found", "connection_not_found", "connection_exists", "xcom_not_found",
-    "xcom_mapped",
+    "pool_name_empty", "variable_not_found", "connection_not_found", "connection_exists", "user_not_found",
+    "user_exists", "user_exists@patch_user", "user_email_taken", "user_email_taken@patch_user",
+    "user_roles_unknown", "user_roles_repeated", "role_not_found", "role_exists", "role_name_taken",
+    "action_not_found", "resource_not_found", "xcom_not_found", "xcom_mapped",
 )
 
 
@@ -31,11 +33,18 @@ def _state() -> State:
     pools.create_pool(state, "etl", 4, None)
     state.variables["color"] = Variable("color", "blue", id=state.next_id("variables"))
     state.connections["db"] = Connection("db", "postgres", id=state.next_id("connections"))
+    state.users["ann"] = User("Ann", "ann@example.com", "Ann", "A", roles=["Viewer"], id=state.next_id("users"))
     run = DagRun(dag_id="etl", dag_run_id="r1", logical_date=NOW)
     state.dag_runs[("etl", "r1")] = run
     for map_index in (0, 1):
         state.xcoms[("etl", "r1", "load", map_index, "rows")] = XCom("etl", "r1", "load", "rows", 3, NOW, map_index)
     return state
+
+
+def _create_user(state: State, username: str = "bob", email: str = "bob@example.com",
+                 roles: tuple[str, ...] = ()) -> User:
+    return users.create_user(state, username=username, email=email, first_name="B", last_name="B",
+                             roles=list(roles), password=None, now=NOW)
 
 
 # (what raises, error class, code, facts, operation, problem class, title, detail) - texts as before.
@@ -67,6 +76,34 @@ CASES: list[tuple[Callable[[State], Any], type[DomainError], str, dict[str, Any]
      "The Connection with connection_id: `nope` was not found"),
     (lambda s: connections.create_connection(s, "db", "http", {}), AlreadyExistsError, "connection_exists",
      {"connection_id": "db"}, "post_connection", AlreadyExists, "Conflict", "Connection already exist. ID: db"),
+    (lambda s: users.find_user(s, "nope"), NotFoundError, "user_not_found", {"username": "nope"}, "get_user",
+     NotFound, "User not found", "The User with username `nope` was not found"),
+    (lambda s: _create_user(s, username="ANN"), AlreadyExistsError, "user_exists", {"username": "ANN"},
+     "post_user", AlreadyExists, "Conflict", "Username `ANN` already exists. Use PATCH to update."),
+    (lambda s: _create_user(s, email="ann@example.com"), AlreadyExistsError, "user_email_taken",
+     {"email": "ann@example.com"}, "post_user", AlreadyExists, "Conflict",
+     "The email `ann@example.com` is already taken."),
+    (lambda s: users.update_user(s, "admin", {"username": "ann"}), AlreadyExistsError, "user_exists",
+     {"username": "ann"}, "patch_user", AlreadyExists, "Conflict", "The username `ann` already exists"),
+    (lambda s: users.update_user(s, "admin", {"email": "ann@example.com"}), AlreadyExistsError,
+     "user_email_taken", {"email": "ann@example.com"}, "patch_user", AlreadyExists, "Conflict",
+     "The email `ann@example.com` already exists"),
+    (lambda s: _create_user(s, roles=("Nope", "Op", "Gone")), InvalidInputError, "user_roles_unknown",
+     {"roles": ("Nope", "Gone")}, "post_user", BadRequest, "Bad Request", "Unknown roles: 'Nope', 'Gone'"),
+    (lambda s: _create_user(s, roles=("Op", "Viewer", "Op")), InvalidInputError, "user_roles_repeated",
+     {"username": "bob", "roles": ("Op",)}, "post_user", BadRequest, "Bad Request",
+     "Cannot give user `bob` the same role twice: 'Op'"),
+    (lambda s: roles.find_role(s, "nope"), NotFoundError, "role_not_found", {"name": "nope"}, "get_role",
+     NotFound, "Role not found", "Role with name 'nope' was not found"),
+    (lambda s: roles.create_role(s, "Op", []), AlreadyExistsError, "role_exists", {"name": "Op"}, "post_role",
+     AlreadyExists, "Conflict", "Role with name 'Op' already exists; please update with the PATCH endpoint"),
+    (lambda s: roles.update_role(s, "Op", "Admin", []), InvalidInputError, "role_name_taken", {"name": "Admin"},
+     "patch_role", BadRequest, "Bad Request", "Role with name 'Admin' already exists"),
+    (lambda s: roles.create_role(s, "New", [("can_fly", "DAGs")]), InvalidInputError, "action_not_found",
+     {"action": "can_fly"}, "post_role", BadRequest, "Bad Request", "The specified action: 'can_fly' was not found"),
+    (lambda s: roles.update_role(s, "Op", None, [("can_read", "Moon")]), InvalidInputError, "resource_not_found",
+     {"resource": "Moon"}, "patch_role", BadRequest, "Bad Request",
+     "The specified resource: 'Moon' was not found"),
     (lambda s: xcom.find(s, "etl", "r1", "load", "nope"), NotFoundError, "xcom_not_found",
      {"dag_id": "etl", "run_id": "r1", "task_id": "load", "key": "nope"}, "get_xcom_entry", NotFound,
      "XCom entry not found", None),
@@ -103,3 +140,9 @@ def test_a_refused_change_changes_nothing() -> None:
     with pytest.raises(AlreadyExistsError):
         pools.update_pool(state, "etl", {"slots": 9, "name": "default_pool"})
     assert (state.pools["etl"].slots, list(state.pools)) == (4, ["default_pool", "etl"])
+    with pytest.raises(InvalidInputError):
+        users.update_user(state, "Ann", {"first_name": "Zed", "roles": ["Op", "Op"]})
+    assert state.users["ann"].first_name == "Ann"
+    with pytest.raises(InvalidInputError):
+        roles.update_role(state, "Op", "Brand new", [("can_fly", "DAGs")])
+    assert "Op" in state.roles and "Brand new" not in state.roles
