@@ -11,19 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from mockflow.store.records import EventLog
+from mockflow.store.secrets import is_sensitive
 from mockflow.store.state import State
 from mockflow.wire import parse_datetime
-
-# Names Airflow's secrets masker treats as sensitive (it then masks their values as ***).
-_SENSITIVE = re.compile(
-    r"access_token|api_key|apikey|authorization|passphrase|passwd|password|private_key|secret|token|"
-    r"keyfile_dict|service_account",
-    re.IGNORECASE,
-)
-
-
-def is_sensitive(name: str) -> bool:
-    return bool(_SENSITIVE.search(name))
 
 
 def write_audit_row(

@@ -6,11 +6,14 @@ order, then unknown fields: `{'conn_type': ['Missing data for required field.']}
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 MISSING = "Missing data for required field."
 UNKNOWN = "Unknown field."
+NULL = "Field may not be null."
+
+ErrorTree = dict[Any, Any]
 
 
 def load_errors(
@@ -25,17 +28,40 @@ def load_errors(
     `fields` are the loadable names in declared order; `max_lengths` are the column lengths
     marshmallow-sqlalchemy turns into `Length(max=...)` checks.
     """
-    errors: dict[str, list[str]] = {}
+    errors = field_errors(body, fields, required, max_lengths or {})
+    return str(errors) if errors else None
+
+
+def field_errors(body: Mapping[str, Any], fields: Sequence[str], required: Sequence[str],
+                 lengths: Mapping[str, int]) -> ErrorTree:
+    """The error dict of one flat object (nested ones are checked by their callers)."""
+    errors: ErrorTree = {}
     for name in fields:
         if name not in body:
             if name in required:
                 errors[name] = [MISSING]
             continue
-        limit = (max_lengths or {}).get(name)
-        value = body[name]
+        value, limit = body[name], lengths.get(name)
         if limit is not None and isinstance(value, str) and len(value) > limit:
             errors[name] = [f"Longer than maximum length {limit}."]
     # marshmallow walks a set here; sorted keeps mockflow's answer stable
     for name in sorted(set(body) - set(fields)):
         errors[name] = [UNKNOWN]
-    return str(errors) if errors else None
+    return errors
+
+
+def list_errors(items: Sequence[Any], check: Callable[[Mapping[str, Any]], ErrorTree]) -> ErrorTree:
+    """Errors of a nested list, keyed by item index; null items may not be null."""
+    errors: ErrorTree = {}
+    for index, item in enumerate(items):
+        found: Any = [NULL] if item is None else check(item)
+        if found:
+            errors[index] = found
+    return errors
+
+
+def insert_in_order(errors: ErrorTree, key: str, value: Any, fields: Sequence[str]) -> ErrorTree:
+    """marshmallow reports declared fields in order, then unknown ones."""
+    merged = {**errors, key: value}
+    rank = {name: position for position, name in enumerate(fields)}
+    return dict(sorted(merged.items(), key=lambda kv: rank.get(kv[0], len(fields))))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
+from mockflow.api.shapes.meta import dag_warning_to_wire
 from mockflow.pagination import by_attributes, ordered, page
-from mockflow.store.meta import dag_warning_to_wire
 from mockflow.store.state import JSON
 
 ORDER_COLUMNS = by_attributes("dag_id", "warning_type", "message", "timestamp")

@@ -67,6 +67,33 @@ TEXTS: dict[str, Text] = {
     "task_instance_mapped": Text("Task instance is mapped, add the map_index value to the URL",
                                  title="Task instance not found"),
     "log_token_bad_signature": Text(None, title="Bad Signature. Please use only the tokens provided by the API."),
+    # --- pools, variables, connections, users, roles, xcom, meta
+    "pool_not_found": Text("Pool with name:'{name}' not found"),
+    "pool_exists": Text("Pool: {name} already exists"),
+    "default_pool_rename": Text("Default Pool's name can't be modified"),
+    "default_pool_delete": Text("Default Pool can't be deleted"),
+    "pool_slots_unlimited": Text("slots -1 (unlimited) is not supported: Airflow 2.5.3 cannot serve such a pool "
+                                 "(its open_slots would be infinite)"),
+    "pool_name_empty": Text("Pool name cannot be empty"),
+    "variable_not_found": Text(None, title="Variable not found"),
+    "connection_not_found": Text("The Connection with connection_id: `{connection_id}` was not found",
+                                 title="Connection not found"),
+    "connection_exists": Text("Connection already exist. ID: {connection_id}"),
+    "user_not_found": Text("The User with username `{username}` was not found", title="User not found"),
+    "user_exists": Text("Username `{username}` already exists. Use PATCH to update."),
+    "user_exists@patch_user": Text("The username `{username}` already exists"),
+    "user_email_taken": Text("The email `{email}` is already taken."),
+    "user_email_taken@patch_user": Text("The email `{email}` already exists"),
+    "user_roles_unknown": Text("Unknown roles: {roles:reprs}"),
+    "user_roles_repeated": Text("Cannot give user `{username}` the same role twice: {roles:reprs}"),
+    "role_not_found": Text("Role with name {name!r} was not found", title="Role not found"),
+    "role_exists": Text("Role with name {name!r} already exists; please update with the PATCH endpoint"),
+    "role_name_taken": Text("Role with name {name!r} already exists"),
+    "action_not_found": Text("The specified action: {action!r} was not found"),
+    "resource_not_found": Text("The specified resource: {resource!r} was not found"),
+    "xcom_not_found": Text(None, title="XCom entry not found"),
+    "xcom_mapped": Text("XCom entry '{key}' exists for {map_indexes} map indexes of task '{task_id}'; "
+                        "Airflow 2.5.3 cannot choose one", title="XCom entry is mapped"),
 }
 
 _CLASSES: Mapping[type[DomainError], type[ApiError]] = {

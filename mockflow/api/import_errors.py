@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
+from mockflow.api.shapes.meta import import_error_to_wire
 from mockflow.pagination import by_attributes, ordered, page
 from mockflow.problems import NotFound
-from mockflow.store.meta import import_error_to_wire
 from mockflow.store.state import JSON
 
 ORDER_COLUMNS = by_attributes("import_error_id", "timestamp", "filename")

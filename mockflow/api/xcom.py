@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mockflow.api.context import Call
+from mockflow.api.shapes.xcom import entry_to_wire, item_to_wire
 from mockflow.auth import DAGS, READ
 from mockflow.pagination import page
 from mockflow.store import xcom as store
@@ -18,7 +19,7 @@ def get_xcom_entries(call: Call) -> JSON:
     else:  # `~` lists only the DAGs the caller may read
         dag_ids = call.caller.dag_filter(READ, call.state.dags)
     rows = store.select(call.state, dag_ids, None if run_id == "~" else run_id, None if task_id == "~" else task_id)
-    return {"xcom_entries": [store.item_to_wire(call.state, entry) for entry in page(rows, call.query)],
+    return {"xcom_entries": [item_to_wire(call.state, entry) for entry in page(rows, call.query)],
             "total_entries": len(rows)}
 
 
@@ -26,4 +27,4 @@ def get_xcom_entry(call: Call) -> JSON:
     # `deserialize` changes nothing visible: both ways the value is the str() of the stored object.
     entry = store.find(call.state, call.path["dag_id"], call.path["dag_run_id"], call.path["task_id"],
                        call.path["xcom_key"])
-    return store.entry_to_wire(call.state, entry)
+    return entry_to_wire(call.state, entry)

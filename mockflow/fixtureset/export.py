@@ -20,17 +20,18 @@ from typing import Any
 import orjson
 import yaml
 
+from mockflow.api.shapes.connections import connection_item_to_wire
 from mockflow.api.shapes.dag_runs import dag_run_to_wire
 from mockflow.api.shapes.dags import dag_details_to_wire, dag_to_wire
 from mockflow.api.shapes.datasets import dataset_event_to_wire, dataset_to_wire
+from mockflow.api.shapes.meta import dag_warning_to_wire, event_log_to_wire, import_error_to_wire
+from mockflow.api.shapes.pools import pool_to_wire
+from mockflow.api.shapes.security import role_to_wire, user_to_wire
 from mockflow.api.shapes.task_instances import ti_to_wire
-from mockflow.store.connections import connection_item_to_wire
-from mockflow.store.meta import dag_warning_to_wire, event_log_to_wire, import_error_to_wire
-from mockflow.store.pools import all_slot_usage, pool_to_wire
+from mockflow.api.shapes.variables import variable_to_wire
+from mockflow.store.pools import all_slot_usage
 from mockflow.store.records import Dag, LogChunk, Task, TaskInstance, XCom
-from mockflow.store.security import role_to_wire, user_to_wire
 from mockflow.store.state import JSON, State
-from mockflow.store.variables import variable_to_wire
 from mockflow.wire import iso
 
 TiKey = tuple[str, str, str, int]

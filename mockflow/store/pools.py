@@ -1,4 +1,4 @@
-"""Pools: fixture reading, wire shape (slot figures derived from task instances) and rules.
+"""Pools: fixture reading, slot figures (derived from task instances) and the rules of changes.
 
 Slot figures are never stored: each answer sums `pool_slots` over the task instances that name
 the pool, by state (behaviour reference, Pool).
@@ -6,23 +6,19 @@ the pool, by state (behaviour reference, Pool).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from mockflow.api.bodies import load_errors
-from mockflow.problems import AlreadyExists, BadRequest, NotFound
+from mockflow.store.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mockflow.store.records import Pool
-from mockflow.store.state import JSON, State
+from mockflow.store.state import State
 
 DEFAULT_POOL = "default_pool"
 UNLIMITED = -1  # Airflow's "no limit" value; 2.5.3 then reports open_slots as infinity
-NAME_LENGTH = 256  # slot_pool.pool is String(256)
-LOADABLE = ("name", "slots", "description")  # PoolSchema's loadable fields, in declared order
-READ_ONLY = ("occupied_slots", "running_slots", "queued_slots", "scheduled_slots", "open_slots")
 COUNTED_STATES = ("running", "queued", "scheduled")
 
 
-# --- wire -----------------------------------------------------------------------------------
+# --- slot figures ---------------------------------------------------------------------------
 
 def slot_usage(state: State, pool_name: str) -> dict[str, int]:
     """Sums of `pool_slots` over the task instances in this pool, by state."""
@@ -40,22 +36,6 @@ def all_slot_usage(state: State) -> dict[str, dict[str, int]]:
     return usage
 
 
-def pool_to_wire(state: State, pool: Pool, usage: Mapping[str, Mapping[str, int]] | None = None) -> JSON:
-    counts = (usage if usage is not None else all_slot_usage(state)).get(pool.name, {})
-    running, queued = counts.get("running", 0), counts.get("queued", 0)
-    occupied = running + queued
-    return {
-        "name": pool.name,
-        "slots": pool.slots,
-        "occupied_slots": occupied,
-        "running_slots": running,
-        "queued_slots": queued,
-        "scheduled_slots": counts.get("scheduled", 0),
-        "open_slots": pool.slots - occupied,
-        "description": pool.description,
-    }
-
-
 # --- rules ----------------------------------------------------------------------------------
 
 def pools_by_id(state: State) -> list[Pool]:
@@ -65,39 +45,34 @@ def pools_by_id(state: State) -> list[Pool]:
 def find_pool(state: State, name: str) -> Pool:
     pool = state.pools.get(name)
     if pool is None:
-        raise NotFound(f"Pool with name:'{name}' not found")
+        raise NotFoundError("pool_not_found", name=name)
     return pool
 
 
-def create_pool(state: State, body: Mapping[str, Any]) -> Pool:
-    _require_name_and_slots(body)
-    _load(body)
-    _check_values(body)
-    name = body["name"]
+def create_pool(state: State, name: str, slots: int, description: str | None) -> Pool:
+    _check_values({"name": name, "slots": slots})
     if name in state.pools:
-        raise AlreadyExists(f"Pool: {name} already exists")
-    pool = Pool(name=name, slots=body["slots"], description=body.get("description"), id=state.next_id("pools"))
+        raise AlreadyExistsError("pool_exists", name=name)
+    pool = Pool(name=name, slots=slots, description=description, id=state.next_id("pools"))
     state.pools[name] = pool
     return pool
 
 
-def update_pool(state: State, pool_name: str, body: Mapping[str, Any], update_mask: Sequence[str] | None) -> Pool:
-    """PATCH in Airflow's order: default-pool name, 404, body load, then mask or full replace."""
-    mask = [field.strip() for field in update_mask] if update_mask else None
-    if pool_name == DEFAULT_POOL and "name" in body and body["name"] != DEFAULT_POOL and mask != ["slots"]:
-        raise BadRequest("Default Pool's name can't be modified")
+def refuse_default_rename(pool_name: str, new_name: str | None) -> None:
+    """Airflow checks this before it looks the pool up (so before a 404)."""
+    if pool_name == DEFAULT_POOL and new_name is not None and new_name != DEFAULT_POOL:
+        raise InvalidInputError("default_pool_rename", name=pool_name, new_name=new_name)
+
+
+def update_pool(state: State, pool_name: str, changes: Mapping[str, Any]) -> Pool:
+    """`changes` holds checked `name`, `slots` and `description` values; absent ones stay."""
+    refuse_default_rename(pool_name, changes.get("name"))
     pool = find_pool(state, pool_name)
-    _load(body)
-    if mask is not None:
-        changes = _masked_changes(body, mask)
-    else:
-        _require_name_and_slots(body)
-        changes = {field: body[field] for field in LOADABLE if field in body}
     _check_values(changes)
     new_name = changes.get("name", pool.name)
     if new_name != pool.name and new_name in state.pools:
         # The real server crashes here (IntegrityError, 500 HTML); the spec documents a 409.
-        raise AlreadyExists(f"Pool: {new_name} already exists")
+        raise AlreadyExistsError("pool_exists", name=new_name)
     pool.slots = changes.get("slots", pool.slots)
     pool.description = changes.get("description", pool.description)
     if new_name != pool.name:
@@ -107,43 +82,17 @@ def update_pool(state: State, pool_name: str, body: Mapping[str, Any], update_ma
 
 def delete_pool(state: State, pool_name: str) -> None:
     if pool_name == DEFAULT_POOL:
-        raise BadRequest("Default Pool can't be deleted")
+        raise InvalidInputError("default_pool_delete", name=pool_name)
     find_pool(state, pool_name)
     del state.pools[pool_name]
-
-
-def _require_name_and_slots(body: Mapping[str, Any]) -> None:
-    missing = sorted({"name", "slots"} - set(body))
-    if missing:
-        raise BadRequest(f"Missing required property(ies): {missing}")
-
-
-def _load(body: Mapping[str, Any]) -> None:
-    error = load_errors(body, LOADABLE, max_lengths={"name": NAME_LENGTH})
-    if error:
-        raise BadRequest(error)
-
-
-def _masked_changes(body: Mapping[str, Any], mask: Sequence[str]) -> dict[str, Any]:
-    for field in mask:
-        if field not in LOADABLE and field not in READ_ONLY:
-            raise BadRequest(f"Invalid field: {field} in update mask")
-    for field in mask:
-        # Both cases crash the real server (KeyError, 500 HTML).
-        if field in READ_ONLY:
-            raise BadRequest(f"'{field}' is read-only and cannot be updated")
-        if field not in body:
-            raise BadRequest(f"'{field}' is in update_mask but missing from the request body")
-    return {field: body[field] for field in mask}
 
 
 def _check_values(changes: Mapping[str, Any]) -> None:
     """What the real server stores but cannot serve afterwards: refused up front."""
     if changes.get("slots") == UNLIMITED:
-        raise BadRequest("slots -1 (unlimited) is not supported: Airflow 2.5.3 cannot serve such a pool "
-                         "(its open_slots would be infinite)")
+        raise InvalidInputError("pool_slots_unlimited", slots=UNLIMITED)
     if changes.get("name") == "":
-        raise BadRequest("Pool name cannot be empty")
+        raise InvalidInputError("pool_name_empty")
 
 
 def _rename(state: State, pool: Pool, new_name: str) -> None:

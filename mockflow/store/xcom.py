@@ -1,13 +1,12 @@
-"""XCom entries: selection (with `~`), lookup, and the wire shapes (values as Python `str()`)."""
+"""XCom entries: selection (with `~`) and lookup."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mockflow.problems import BadRequest, NotFound
+from mockflow.store.errors import InvalidInputError, NotFoundError
 from mockflow.store.records import XCom
-from mockflow.store.state import JSON, State
-from mockflow.wire import iso, python_repr
+from mockflow.store.state import State
 
 
 def select(state: State, dag_ids: Iterable[str] | None, run_id: str | None, task_id: str | None) -> list[XCom]:
@@ -31,23 +30,8 @@ def find(state: State, dag_id: str, run_id: str, task_id: str, key: str) -> XCom
     found = [entry for (d, r, t, _, k), entry in state.xcoms.items()
              if d == dag_id and r == run_id and t == task_id and k == key]
     if not found:
-        raise NotFound(None, title="XCom entry not found")
+        raise NotFoundError("xcom_not_found", dag_id=dag_id, run_id=run_id, task_id=task_id, key=key)
     if len(found) > 1:  # the real server crashes (MultipleResultsFound, 500 HTML); docs/differences.md
-        raise BadRequest(f"XCom entry '{key}' exists for {len(found)} map indexes of task '{task_id}'; "
-                         "Airflow 2.5.3 cannot choose one", title="XCom entry is mapped")
+        raise InvalidInputError("xcom_mapped", dag_id=dag_id, run_id=run_id, task_id=task_id, key=key,
+                                map_indexes=len(found))
     return found[0]
-
-
-def item_to_wire(state: State, entry: XCom) -> JSON:
-    run = state.dag_runs.get((entry.dag_id, entry.dag_run_id))
-    return {
-        "key": entry.key,
-        "timestamp": iso(entry.timestamp),
-        "execution_date": iso(run.logical_date) if run is not None else None,
-        "task_id": entry.task_id,
-        "dag_id": entry.dag_id,
-    }
-
-
-def entry_to_wire(state: State, entry: XCom) -> JSON:
-    return {**item_to_wire(state, entry), "value": None if entry.value is None else python_repr(entry.value)}

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow.store.connections import masked_extra
+from mockflow.api.shapes.connections import masked_extra
 from tests.conftest import FIXTURES, MINIMAL
 
 PVC = FIXTURES / "pvc"

@@ -102,9 +102,9 @@ def test_entries_go_with_their_run(client: TestClient) -> None:
 
 
 def test_python_str_of_values() -> None:
+    from mockflow.api.shapes.xcom import entry_to_wire
     from mockflow.store.records import XCom
     from mockflow.store.state import State
-    from mockflow.store.xcom import entry_to_wire
 
     state = State()
     for value, text in ((42, "42"), ({"a": [1, None, True]}, "{'a': [1, None, True]}"), (None, None), ("s", "s")):

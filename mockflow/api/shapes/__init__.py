@@ -1,1 +1,1 @@
-"""Wire shapes of the v1 API: how store records are shown as the spec's objects."""
+"""Wire shapes of the Airflow 2.5.3 v1 bundle: store records turned into the JSON the API answers."""
