@@ -73,6 +73,7 @@ class MockflowApp:
     def _new_store(self) -> Store:
         return Store(self.store.seed, clock=Clock(seed=self.settings.seed))
 
+
     def operation(self, operation_id: str) -> tuple[Served, Operation] | None:
         """The observed bundle serving `operation_id`, and the operation."""
         for served in self.served.values():
@@ -124,13 +125,30 @@ class MockflowApp:
             response: Response = render(problem_reply(RouteNotFound()))
         else:
             response = HTMLResponse(_HTML_404, status_code=404)
+        self._journal_unrouted(Request(scope), 404)
         await response(scope, receive, send)
 
-    def method_not_allowed(self, allowed: list[str]) -> Response:
+    def method_not_allowed(self, allowed: list[str], request: Request) -> Response:
         # Airflow forgets the Allow header; RFC 9110 asks for it on a 405, so mockflow sends it.
         response = render(problem_reply(MethodNotAllowed()))
         response.headers["Allow"] = ", ".join(allowed)
+        self._journal_unrouted(request, 405)
         return response
+
+    def _journal_unrouted(self, request: Request, status: int) -> None:
+        """A request no operation answered is still journaled (but never one for the controls)."""
+        if not self.settings.control or request.url.path.startswith(control_bundle().prefix + "/"):
+            return
+        try:
+            namespace = self.namespaces.get(request.headers.get(HEADER))
+        except ApiError:
+            return
+        entry = namespace.journal.open(time=namespace.store.clock.now(), method=request.method,
+                                       path=request.url.path, query=request.query_params.multi_items(),
+                                       headers=request.headers, body=b"")
+        entry.status = status
+        entry.request_valid = False
+        entry.request_problem = "no operation of the API answers this method and path"
 
 
 def _validator(settings: Settings, bundle: Bundle) -> Validator:
@@ -166,4 +184,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     settings.check()
     if store is None:
         store = seeded_store(settings.fixtures)
+        store.clock = Clock(seed=settings.seed)  # the one random source follows the settings
     return MockflowApp(settings, store, bundles)

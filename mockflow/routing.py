@@ -28,7 +28,7 @@ class Dispatcher(Protocol):
 
     async def dispatch(self, bundle: Bundle, op: Operation, request: Request) -> Response: ...
 
-    def method_not_allowed(self, allowed: list[str]) -> Response: ...
+    def method_not_allowed(self, allowed: list[str], request: Request) -> Response: ...
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
@@ -97,6 +97,6 @@ def _endpoint(bundle: Bundle, methods: dict[str, Operation]) -> Callable[[Reques
             return await app.dispatch(bundle, op, request)
         if method == "OPTIONS":
             return Response(status_code=200, headers={"Allow": ", ".join(allowed)})
-        return app.method_not_allowed(allowed)
+        return app.method_not_allowed(allowed, request)
 
     return endpoint

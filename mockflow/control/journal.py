@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mockflow.wire import iso
+from mockflow.wire import iso, parse_datetime
 
 DEFAULT_LIMIT = 10_000
 REDACTED = "<redacted>"
@@ -72,8 +72,13 @@ class Filter:
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> Filter:
-        names = ("operation_id", "method", "path", "status", "since", "until")
-        return cls(**{name: values[name] for name in names if values.get(name) is not None})
+        """From validated query values (times arrive as RFC 3339 text)."""
+        names = ("operation_id", "method", "path", "status")
+        chosen: dict[str, Any] = {name: values[name] for name in names if values.get(name) is not None}
+        for bound in ("since", "until"):
+            if values.get(bound) is not None:
+                chosen[bound] = parse_datetime(values[bound])
+        return cls(**chosen)
 
 
 @dataclass
