@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer GET /config (MOCKFLOW_EXPOSE_CONFIG; off like Airflow's default)")
     serve.add_argument("--validation", choices=VALIDATION_ENGINES,
                        help="validator engine: compiled (default), openapi-core, off")
+    serve.add_argument("--control", action=argparse.BooleanOptionalAction, default=None,
+                       help="serve the control API under /_mockflow/ (MOCKFLOW_CONTROL; on by default)")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       help="require this bearer token on every control call (MOCKFLOW_CONTROL_TOKEN)")
+    serve.add_argument("--journal-limit", type=int, metavar="N",
+                       help="journal entries kept per namespace (MOCKFLOW_JOURNAL_LIMIT, default 10000)")
+    serve.add_argument("--fault-header", action=argparse.BooleanOptionalAction, default=None,
+                       help="honour 'Prefer: code=NNN' one-off faults (MOCKFLOW_FAULT_HEADER; off by default)")
+    serve.add_argument("--seed", type=int, help="seed of the random source (MOCKFLOW_SEED, default 0)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     _add_fixture_commands(commands)
     return parser
@@ -121,6 +130,11 @@ def serve(args: argparse.Namespace) -> int:
             auth=args.auth,
             expose_config=args.expose_config,
             validation=args.validation,
+            control=args.control,
+            control_token=args.control_token,
+            journal_limit=args.journal_limit,
+            fault_header=args.fault_header,
+            seed=args.seed,
         )
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)
