@@ -147,6 +147,30 @@ def latency_table(fixtures: Path, iterations: int) -> None:
     print(f"{list_name} with plain openapi-core (the validator of record): {med:.3f} / {p99:.3f} ms")
 
 
+def controls_overhead(fixtures: Path, iterations: int) -> None:
+    """What the journal and the fault check add to the 25-item list (target: <= 5 %)."""
+    from mockflow import Settings, create_app
+    from mockflow.control.steps import inject_faults, record_in_journal
+
+    bare = create_app(Settings(fixtures=(str(fixtures),)))
+    for served in bare.served.values():  # the same app without the two control steps
+        served.steps = tuple(s for s in served.steps if s not in (record_in_journal, inject_faults))
+    journaled = create_app(Settings(fixtures=(str(fixtures),)))
+    with_rule = create_app(Settings(fixtures=(str(fixtures),)))
+    with_rule.control.post_fault({"match": {"operation_id": "get_pool"}, "effect": {"status": 404}})
+    apps = {"no journal, no faults": bare, "journal": journaled, "journal + a fault rule": with_rule}
+    rounds: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(5):  # interleaved rounds, so drift on a shared machine hits all alike
+        for name, app in apps.items():
+            rounds[name] += measure(app, "/api/v1/dags", "limit=25", iterations // 5,
+                                    before=lambda app=app: touch_everything(app))
+            app.control.delete_requests()
+    base = statistics.median(rounds["no journal, no faults"])
+    for name, timings in rounds.items():
+        med, p99 = summary(timings)
+        print(f"GET /dags?limit=25, {name:24} {med:8.3f} / {p99:8.3f} ms   x{statistics.median(timings) / base:.3f}")
+
+
 def app_build_times(fixtures: Path) -> None:
     code = (
         "import time,sys\n"
@@ -193,6 +217,8 @@ def main() -> None:
         write_fixture_set(fixtures, 25)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.iterations} iterations per case\n")
         latency_table(fixtures, args.iterations)
+        print()
+        controls_overhead(fixtures, args.iterations)
         print()
         app_build_times(fixtures)
     if not args.skip_serve:

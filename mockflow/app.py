@@ -143,12 +143,10 @@ class MockflowApp:
             namespace = self.namespaces.get(request.headers.get(HEADER))
         except ApiError:
             return
-        entry = namespace.journal.open(time=namespace.store.clock.now(), method=request.method,
-                                       path=request.url.path, query=request.query_params.multi_items(),
-                                       headers=request.headers, body=b"")
-        entry.status = status
-        entry.request_valid = False
-        entry.request_problem = "no operation of the API answers this method and path"
+        namespace.journal.add(time=namespace.store.clock.now(), method=request.method, path=request.url.path,
+                              query=request.query_params.multi_items(), raw_headers=request.headers, raw_body=b"",
+                              status=status, request_valid=False,
+                              request_problem="no operation of the API answers this method and path")
 
 
 def _validator(settings: Settings, bundle: Bundle) -> Validator:

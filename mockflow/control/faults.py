@@ -11,11 +11,14 @@ lets the first N matches through, `times` bounds how many it answers (None: unti
 from __future__ import annotations
 
 import fnmatch
+import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any
+
+import orjson
 
 from mockflow.auth import parse_basic
 from mockflow.problems import DOCS_URL
@@ -122,17 +125,35 @@ class Rule:
                 "matched": self.matched, "answered": self.answered}
 
 
-@dataclass(frozen=True, slots=True)
 class FaultedRequest:
-    """What a rule can look at, taken from the raw request before any validation."""
+    """What a rule can look at, taken from the raw request before any validation. The user and
+    the body are parsed only if a rule asks for them."""
 
-    operation_id: str | None
-    method: str
-    path: str
-    path_params: Mapping[str, Any]
-    query: Mapping[str, str]  # last value of each name
-    user: str | None
-    body: Any  # parsed JSON, or None
+    def __init__(self, operation_id: str | None, method: str, path: str, path_params: Mapping[str, Any],
+                 query: list[tuple[str, str]], authorization: str | None, body: bytes) -> None:
+        self.operation_id = operation_id
+        self.method = method
+        self.path = path
+        self.path_params = path_params
+        self._query = query
+        self._authorization = authorization
+        self._body = body
+
+    @functools.cached_property
+    def query(self) -> dict[str, str]:
+        return dict(self._query)  # the last value of each name
+
+    @functools.cached_property
+    def user(self) -> str | None:
+        credentials = parse_basic(self._authorization)
+        return credentials[0] if credentials else None
+
+    @functools.cached_property
+    def body(self) -> Any:
+        try:
+            return orjson.loads(self._body) if self._body else None
+        except orjson.JSONDecodeError:
+            return None
 
 
 @dataclass
@@ -180,13 +201,6 @@ class Faults:
                 rule.answered += 1
                 return rule
             return None
-
-
-def faulted_request(operation_id: str | None, method: str, path: str, path_params: Mapping[str, Any],
-                    query: list[tuple[str, str]], authorization: str | None, body: Any) -> FaultedRequest:
-    credentials = parse_basic(authorization)
-    return FaultedRequest(operation_id=operation_id, method=method, path=path, path_params=path_params,
-                          query=dict(query), user=credentials[0] if credentials else None, body=body)
 
 
 def _dig(data: Any, dotted: str) -> Any:

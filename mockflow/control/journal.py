@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,15 +23,16 @@ SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x
 
 @dataclass(slots=True)
 class Entry:
-    """One request and its answer. `body` is the request body as text (None when empty)."""
+    """One request and its answer. Headers and body are kept as they came and redacted or decoded
+    only when read: most entries are never read, and the journal is on every request's path."""
 
     id: int
     time: datetime
     method: str
     path: str
     query: list[tuple[str, str]]
-    headers: dict[str, str]
-    body: str | None
+    raw_headers: Mapping[str, str]
+    raw_body: bytes
     status: int = 0
     operation_id: str | None = None
     duration_ms: float = 0.0
@@ -41,6 +42,14 @@ class Entry:
     request_problem: str | None = None
     response_valid: bool | None = None
     response_problem: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return redacted(self.raw_headers)
+
+    @property
+    def body(self) -> str | None:
+        return _text(self.raw_body)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -89,13 +98,11 @@ class Journal:
     _last_id: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def open(self, *, time: datetime, method: str, path: str, query: Iterable[tuple[str, str]],
-             headers: Mapping[str, str], body: bytes) -> Entry:
-        """A new entry for a request that just arrived; the pipeline fills in the answer."""
+    def add(self, **fields: Any) -> Entry:
+        """Journals a request and its answer (the fields of `Entry` but its id)."""
         with self._lock:
             self._last_id += 1
-            entry = Entry(id=self._last_id, time=time, method=method, path=path, query=list(query),
-                          headers=redacted(headers), body=_text(body))
+            entry = Entry(id=self._last_id, **fields)
             if self.limit <= 0:
                 self.dropped += 1
                 return entry

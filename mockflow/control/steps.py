@@ -8,11 +8,9 @@ import hmac
 import re
 import time
 
-import orjson
-
 from mockflow.api.context import Reply
 from mockflow.auth import parse_basic
-from mockflow.control.faults import Effect, Match, Rule, faulted_request
+from mockflow.control.faults import Effect, FaultedRequest, Match, Rule
 from mockflow.pipeline import Exchange, Next
 from mockflow.problems import PROBLEM_CONTENT_TYPE, BadRequest, Unauthenticated
 
@@ -22,19 +20,17 @@ _PREFER_CODE = re.compile(r"(?:^|[;,\s])code=(\d{3})(?:$|[;,\s])")
 
 def record_in_journal(ex: Exchange, call_next: Next) -> Reply:
     """Outermost step of observed bundles: every request, its answer and the verdicts on both."""
-    entry = ex.namespace.journal.open(time=ex.store.clock.now(), method=ex.method, path=ex.url_path,
-                                      query=ex.raw.query, headers=ex.headers, body=ex.raw.body)
     started = time.perf_counter()
     reply = call_next(ex)
-    entry.duration_ms = (time.perf_counter() - started) * 1000
-    entry.status = reply.status
-    entry.operation_id = ex.op.operation_id
-    entry.user = ex.caller.username if ex.caller is not None else _claimed_user(ex)
-    entry.fault_id = ex.notes.get("fault_id")
-    entry.request_problem = ex.notes.get("request_problem")
-    entry.request_valid = entry.request_problem is None
-    entry.response_valid = ex.notes.get("response_valid")
-    entry.response_problem = ex.notes.get("response_problem")
+    notes = ex.notes
+    ex.namespace.journal.add(
+        time=ex.now or ex.store.clock.now(), method=ex.method, path=ex.url_path, query=ex.raw.query,
+        raw_headers=ex.headers, raw_body=ex.raw.body, status=reply.status, operation_id=ex.op.operation_id,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        user=ex.caller.username if ex.caller is not None else _claimed_user(ex),
+        fault_id=notes.get("fault_id"), request_valid="request_problem" not in notes,
+        request_problem=notes.get("request_problem"), response_valid=notes.get("response_valid"),
+        response_problem=notes.get("response_problem"))
     return reply
 
 
@@ -42,8 +38,8 @@ def inject_faults(ex: Exchange, call_next: Next) -> Reply:
     """The first fault rule that fires answers instead of the stateful behaviour."""
     rule = _header_rule(ex) if ex.settings.fault_header else None
     if rule is None and ex.namespace.faults.rules:
-        request = faulted_request(ex.op.operation_id, ex.method, ex.url_path, ex.raw.path_params, ex.raw.query,
-                                  ex.headers.get("authorization"), _lenient_json(ex.raw.body))
+        request = FaultedRequest(ex.op.operation_id, ex.method, ex.url_path, ex.raw.path_params, ex.raw.query,
+                                 ex.headers.get("authorization"), ex.raw.body)
         rule = ex.namespace.faults.pick(request, ex.store.clock.random)
     if rule is None:
         return call_next(ex)
@@ -100,10 +96,3 @@ def _bearer(header: str | None) -> str | None:
 def _claimed_user(ex: Exchange) -> str | None:
     credentials = parse_basic(ex.headers.get("authorization"))
     return credentials[0] if credentials else None
-
-
-def _lenient_json(body: bytes) -> object:
-    try:
-        return orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return None
