@@ -195,3 +195,31 @@ def test_the_control_api_serves_its_own_openapi_document(client: TestClient) -> 
     assert document["servers"] == [{"url": "/_mockflow"}]
     assert {"reset", "post_fault", "get_requests", "advance_clock"} <= {
         op["operationId"] for item in document["paths"].values() for op in item.values() if isinstance(op, dict)}
+
+
+def test_patch_state_with_one_dag_and_its_runs(client: TestClient) -> None:
+    dag = client.get(f"{CONTROL}/state").json()["dags/sales_daily.json"]
+    dag["dag_runs"] = [{"dag_run_id": "imported", "logical_date": "2024-05-01T00:00:00+00:00", "state": "failed",
+                        "run_type": "manual"}]
+    assert client.patch(f"{CONTROL}/state", json={"dags/sales_daily.json": dag}).status_code == 200
+    run = client.get("/api/v1/dags/sales_daily/dagRuns/imported").json()
+    assert (run["state"], run["execution_date"]) == ("failed", "2024-05-01T00:00:00+00:00")
+
+
+BODIES = [("post", "/reset"), ("put", "/state"), ("patch", "/state"), ("post", "/faults"), ("put", "/clock"),
+          ("post", "/clock/advance")]
+
+
+@pytest.mark.parametrize(("method", "path"), BODIES)
+def test_a_body_that_is_not_json_is_refused_and_changes_nothing(app: MockflowApp, method: str, path: str) -> None:
+    client = client_for(app)
+    client.post("/api/v1/pools", json={"name": "kept", "slots": 3})
+    before = (app.control.get_state(), app.control.get_faults(), app.control.get_clock()["frozen"])
+    broken = client.request(method.upper(), CONTROL + path, content=b"{not json",
+                            headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400
+    assert broken.headers["content-type"] == "application/problem+json"
+    wrong_type = client.request(method.upper(), CONTROL + path, content=b"seconds=1",
+                                headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415
+    assert (app.control.get_state(), app.control.get_faults(), app.control.get_clock()["frozen"]) == before
