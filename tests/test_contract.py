@@ -28,5 +28,5 @@ def test_an_operation_without_handler_answers_501_naming_itself(make_client) -> 
 def test_public_surface_is_exactly_what_all_lists() -> None:
     public = {name for name in vars(mockflow) if not name.startswith("_")}
     modules = {"api", "app", "auth", "audit", "clock", "pagination", "problems", "routing", "schemas", "settings",
-               "spec", "store", "validation", "wire", "cli", "server", "generate", "capture"}
+               "spec", "store", "validation", "wire", "cli", "server", "generate", "capture", "fuzzing"}
     assert public - modules == set(mockflow.__all__)
