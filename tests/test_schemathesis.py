@@ -1,66 +1,187 @@
-"""schemathesis over the whole spec against the in-process app.
+"""schemathesis over the whole spec, with every check on and exactly the allowances of
+`mockflow/fuzzing.py` (docs/fuzzing.md).
 
-schemathesis reads the corrected spec (the same in-memory corrections mockflow validates with)
-and is told about exactly the two documented ways the real server departs from its spec, and no
-more (docs/differences.md): errors come as `application/problem+json`, and error statuses the
-spec omits (400 for parameters, 401/403 for auth, 406, 415) are answered. Everything else it
-checks stays on, server errors above all, except `positive_data_acceptance`: Airflow itself
-refuses many schema-valid requests on purpose (an `order_by` outside the allow-list, deleting
-`default_pool`, a role without actions), and mockflow does the same.
+Three runs: each operation on its own against a freshly reset store; the stateful phase, whose
+scenarios follow the declared links (create, read, update, delete) against a store reset only
+between scenarios; and, marked slow, the documented command line against a live server.
 """
 
 from __future__ import annotations
 
-import copy
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
 import schemathesis
+from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.cli import schemathesis as cli
 
-from mockflow import Settings, create_app
-from mockflow.spec import load_spec
+from mockflow import Settings, create_app, fuzzing
 from tests.conftest import MINIMAL, _apps
 from tests.test_contract import NOT_YET_IMPLEMENTED
 
-ERROR_REF = {"$ref": "#/components/schemas/Error"}
-# Error statuses the real server answers although the spec does not list them (docs/differences.md).
-UNDOCUMENTED_ERRORS = ("400", "401", "403", "404", "405", "406", "409", "415")
-
-
-def spec_as_the_real_server_behaves() -> dict[str, Any]:
-    document = copy.deepcopy(load_spec().raw)
-    for item in document["paths"].values():
-        for method, op in item.items():
-            if method == "parameters":
-                continue
-            responses = op["responses"]
-            for status in UNDOCUMENTED_ERRORS:
-                documented = {"description": "error", "content": {"application/json": {"schema": ERROR_REF}}}
-                responses.setdefault(status, documented)
-            for status, response in responses.items():
-                if status.startswith(("4", "5")):
-                    response = document["components"]["responses"][response["$ref"].split("/")[-1]] \
-                        if "$ref" in response else response
-                    content = response.setdefault("content", {})
-                    if "application/json" in content:
-                        content["application/problem+json"] = content["application/json"]
-    return document
-
+ROOT = Path(__file__).resolve().parents[1]
+DIFFERENCES = ROOT / "docs" / "differences.md"
+FUZZING_DOC = ROOT / "docs" / "fuzzing.md"
+SECTION = "## Statuses and refusals the fuzzing run allows"
 
 APP = create_app(Settings(fixtures=(str(MINIMAL),)))
-schema = schemathesis.openapi.from_dict(spec_as_the_real_server_behaves())
+schema = schemathesis.openapi.from_dict(fuzzing.fuzzing_spec())
 schema.app = APP
 if NOT_YET_IMPLEMENTED:
     schema = schema.exclude(operation_id=sorted(NOT_YET_IMPLEMENTED))
-ADMIN = {"Authorization": "Basic YWRtaW46YWRtaW4="}  # admin:admin
+ADMIN = {"Authorization": "Basic YWRtaW46YWRtaW4="}  # admin:admin, fuzzing.LOGIN
+BOUNDED = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                   database=None)
+
+
+def _watch(app: Any) -> None:
+    _apps.append(app)  # the autouse guard then fails the test on any invalid response or crash
+    app.health.invalid_responses.clear()  # each case answers for its own bugs only
+    app.health.crashes.clear()
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@BOUNDED
 def test_api_conforms(case: Any) -> None:
-    _apps.append(APP)  # the autouse guard then fails the test on any invalid response
+    _watch(APP)
     APP.store.reset()
-    APP.health.invalid_responses.clear()  # each case answers for its own bugs only
-    APP.health.crashes.clear()
-    case.call_and_validate(headers=ADMIN, excluded_checks=[positive_data_acceptance])
+    case.call_and_validate(headers=ADMIN)
+
+
+class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
+    """One scenario: a chain of linked calls on one store, which only the next scenario resets."""
+
+    def setup(self) -> None:
+        APP.store.reset()
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        return {"headers": ADMIN}
+
+
+def test_stateful_scenarios_follow_the_declared_links() -> None:
+    _watch(APP)
+    Scenarios.run(settings=settings(BOUNDED, max_examples=25, stateful_step_count=6))
+
+
+def test_every_link_names_real_operations_and_parameters() -> None:
+    spec = fuzzing.fuzzing_spec()
+    operations = fuzzing._operations(spec)
+    names = _parameter_names(spec)
+    for link in fuzzing.LINKS:
+        assert str(link.status) in operations[link.source]["responses"], link
+        assert {name for name, _ in link.parameters} <= names[link.target], link
+
+
+def _parameter_names(spec: dict[str, Any]) -> dict[str, set[str]]:
+    def name(parameter: dict[str, Any]) -> str:
+        if "$ref" in parameter:
+            parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[-1]]
+        return str(parameter["name"])
+
+    found: dict[str, set[str]] = {}
+    for item in spec["paths"].values():
+        shared = {name(p) for p in item.get("parameters", [])}
+        for method, op in item.items():
+            if method != "parameters":
+                found[op["operationId"]] = shared | {name(p) for p in op.get("parameters", [])}
+    return found
+
+
+def test_allowances_name_real_operations_and_new_statuses() -> None:
+    raw = fuzzing._operations(fuzzing.load_spec().raw)
+    for entry in fuzzing.UNDOCUMENTED:
+        assert str(entry.status) not in raw[entry.operation]["responses"], entry  # not already documented
+    for refusal in fuzzing.REFUSALS:
+        assert refusal.operation in raw and refusal.reason, refusal
+    for exclusion in fuzzing.EXCLUSIONS:
+        assert exclusion.operation in raw and exclusion.reason, exclusion
+    assert len(set(fuzzing.UNDOCUMENTED)) == len(fuzzing.UNDOCUMENTED)
+
+
+@pytest.mark.parametrize(("operation", "status", "body", "known"), [
+    ("get_pools", 400, {"detail": "Ordering with 'x' is disallowed or the attribute does not exist on the model"},
+     True),
+    ("get_pools", 400, {"detail": "something else"}, False),
+    ("get_pools", 404, {"detail": "Ordering with 'x' is disallowed or the attribute does not exist on the model"},
+     False),
+    ("delete_pool", 400, {"title": "Default Pool can't be deleted", "detail": None}, True),
+    ("post_pool", 400, {"detail": "{'x': ['Unknown field.'], 0: {'y': ['Missing data for required field.']}}"}, True),
+    ("post_pool", 400, {"detail": "{'x': ['Not a valid integer.']}"}, False),
+    ("post_pool", 400, {"detail": "{'x': 'Unknown field.'}"}, False),
+])
+def test_a_refusal_is_known_only_by_its_operation_status_and_text(operation: str, status: int, body: Any,
+                                                                  known: bool) -> None:
+    assert fuzzing.is_known_refusal(operation, status, body) is known
+
+
+def test_the_run_never_touches_its_own_login() -> None:
+    assert fuzzing.is_excluded("delete_user", {"username": "ADMIN"})
+    assert fuzzing.is_excluded("delete_role", {"role_name": "Admin"})
+    assert fuzzing.is_excluded("patch_role", {"role_name": "Admin"})
+    assert not fuzzing.is_excluded("delete_user", {"username": "viewer"})
+    assert not fuzzing.is_excluded("get_user", {"username": "admin"})
+
+
+def test_differences_md_lists_exactly_the_allowances() -> None:
+    text = DIFFERENCES.read_text(encoding="utf-8")
+    assert SECTION in text
+    assert text[text.index(SECTION):].rstrip() == fuzzing.differences_section().rstrip()
+
+
+def test_the_documented_command_uses_the_shipped_hooks() -> None:
+    doc = FUZZING_DOC.read_text(encoding="utf-8")
+    assert "schemathesis run" in doc and "--checks all" in doc
+    assert re.search(r'^hooks = "mockflow\.fuzzing"$', (ROOT / "schemathesis.toml").read_text(), re.M)
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """`mockflow serve` in a child process, with the embedded default data: the documented setup.
+
+    Not `LiveServer`: in the process that also runs the client it answers each call some 40 ms
+    late (its listening socket has protocol 0, so asyncio leaves Nagle on; see the report)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen([sys.executable, "-m", "mockflow", "serve", "--port", str(port)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url)
+        yield url
+    finally:
+        child.terminate()
+        child.wait(10)
+
+
+def _wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"mockflow serve did not answer at {url}")
+
+
+@pytest.mark.slow
+def test_the_command_line_run_over_a_live_server_passes(served: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented command, in this process and with fewer examples: all 73 operations, all
+    checks, all phases, the shipped allowances."""
+    monkeypatch.chdir(ROOT)  # schemathesis.toml is found from the working directory
+    result = CliRunner().invoke(cli, [
+        "run", "mockflow/spec/airflow-2.5.3-v1.yaml", "--url", f"{served}/api/v1", "--auth", "admin:admin",
+        "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "3",
+        "--no-shrink"], catch_exceptions=False)
+    assert "73 selected / 73 total" in result.output
+    assert result.exit_code == 0, result.output[-6000:]
