@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import functools
 import json
 import os
 import socket
@@ -163,7 +164,7 @@ def controls_overhead(fixtures: Path, iterations: int) -> None:
     for _ in range(5):  # interleaved rounds, so drift on a shared machine hits all alike
         for name, app in apps.items():
             rounds[name] += measure(app, "/api/v1/dags", "limit=25", iterations // 5,
-                                    before=lambda app=app: touch_everything(app))
+                                    before=functools.partial(touch_everything, app))
             app.control.delete_requests()
     base = statistics.median(rounds["no journal, no faults"])
     for name, timings in rounds.items():

@@ -102,7 +102,7 @@ def base_files() -> dict[str, Any]:
         "schedule_interval": {"__type": "CronExpression", "value": "@daily"}, "fileloc": "/dags/etl.py",
         "start_date": "2024-01-01T00:00:00+00:00", "timezone": "Timezone('UTC')",
         "tasks": [task("extract", ["load"]), task("load"),
-                  task("fan", is_mapped=True, **{"x-mockflow": {"map_length": 2}})],
+                  {**task("fan", is_mapped=True), "x-mockflow": {"map_length": 2}}],
         "source": "print('etl')\n",
         "dag_runs": [{
             "dag_run_id": "scheduled__2024-01-01T00:00:00+00:00", "dag_id": "etl",

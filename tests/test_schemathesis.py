@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.cli import schemathesis as cli
 
 from mockflow import Settings, create_app, fuzzing
+from mockflow.spec import load_spec
 from tests.conftest import MINIMAL, _apps
 from tests.test_contract import NOT_YET_IMPLEMENTED
 
@@ -34,7 +35,7 @@ FUZZING_DOC = ROOT / "docs" / "fuzzing.md"
 SECTION = "## Statuses and refusals the fuzzing run allows"
 
 APP = create_app(Settings(fixtures=(str(MINIMAL),)))
-schema = schemathesis.openapi.from_dict(fuzzing.fuzzing_spec())
+schema: Any = schemathesis.openapi.from_dict(fuzzing.fuzzing_spec())
 schema.app = APP
 if NOT_YET_IMPLEMENTED:
     schema = schema.exclude(operation_id=sorted(NOT_YET_IMPLEMENTED))
@@ -49,7 +50,7 @@ def _watch(app: Any) -> None:
     app.health.crashes.clear()
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships no types for it
 @BOUNDED
 def test_api_conforms(case: Any) -> None:
     _watch(APP)
@@ -97,7 +98,7 @@ def _parameter_names(spec: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_allowances_name_real_operations_and_new_statuses() -> None:
-    raw = fuzzing._operations(fuzzing.load_spec().raw)
+    raw = fuzzing._operations(load_spec().raw)
     for entry in fuzzing.UNDOCUMENTED:
         assert str(entry.status) not in raw[entry.operation]["responses"], entry  # not already documented
     for refusal in fuzzing.REFUSALS:

@@ -53,8 +53,8 @@ def test_cross_dag_state_filter_lists_in_creation_order_with_totals() -> None:
         values = sorted({None if s == "none" else s for s in wanted}, key=lambda v: (v is not None, v or ""))
         rows = [ti for value in values for ti in state.task_instances.values() if ti.state == value
                 and ("pool" not in query or ti.pool == query["pool"])]
-        offset = int(query.get("offset", 0))
-        limit = int(query.get("limit", 100))
+        offset = int(str(query.get("offset", 0)))
+        limit = int(str(query.get("limit", 100)))
         assert body["total_entries"] == len(rows)
         assert [(t["dag_id"], t["dag_run_id"], t["task_id"], t["map_index"]) for t in body["task_instances"]] == [
             (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index) for ti in rows[offset:offset + limit]]

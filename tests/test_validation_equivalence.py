@@ -65,7 +65,7 @@ def test_query_parameters_get_the_same_verdict(operation_id: str, data: st.DataO
     for param in op.query_parameters():
         if param.required or data.draw(st.booleans(), label=f"send {param.name}"):
             query[param.name] = data.draw(instances(param.schema, "request"), label=param.name)
-    body = None if op.body_schema is None else {}
+    body: dict[str, Any] | None = None if op.body_schema is None else {}
     raw = _raw(op, query, body)
     assert COMPILED.request_ok(op, raw, query, body) == REFERENCE.request_ok(op, raw, query, body)
 
