@@ -14,7 +14,9 @@ import orjson
 import pytest
 import yaml
 
+from mockflow.control.checks import CONTROL_SPEC
 from mockflow.fixtureset.load import FixtureError, check_fixture_sets, default_fixture_dir, load_fixture_sets
+from mockflow.spec import AIRFLOW_2_5_3, load_spec
 
 JSON = dict[str, Any]
 DEFAULT = Path(__file__).resolve().parents[1] / "fixtures" / "default"
@@ -429,11 +431,15 @@ def test_an_installed_wheel_serves_the_default_set(tmp_path: Path) -> None:
     subprocess.run([*pip, "install", "-q", "--no-deps", "--target", str(tmp_path / "site"), str(wheel)], check=True,
                    capture_output=True, timeout=300)
     probe = ("from mockflow.fixtureset.load import default_fixture_dir, load_fixture_sets; "
-             "print(default_fixture_dir()); print(len(load_fixture_sets().dags))")
+             "from mockflow.control.checks import CONTROL_SPEC; from mockflow.spec import AIRFLOW_2_5_3, load_spec; "
+             "print(default_fixture_dir()); print(len(load_fixture_sets().dags)); "
+             "print(len(load_spec(AIRFLOW_2_5_3).operations) + len(load_spec(CONTROL_SPEC).operations))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True,
                             env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
-    where, dags = result.stdout.split()
+    where, dags, operations = result.stdout.split()
     assert where == str(tmp_path / "site" / "mockflow" / "default_fixtures") and int(dags) == 14
+    # both specs ship: Airflow's and the control API's
+    assert int(operations) == len(load_spec(AIRFLOW_2_5_3).operations) + len(load_spec(CONTROL_SPEC).operations)
 
 
 def test_a_dag_warning_must_name_a_known_dag(make_set: Callable[..., Path]) -> None:
