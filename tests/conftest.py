@@ -22,6 +22,15 @@ VIEWER = ("viewer", "viewer")
 _apps: list[MockflowApp] = []
 
 
+class Client(TestClient):
+    """A test client whose `app` the type checker knows to be a `MockflowApp`."""
+
+    app: MockflowApp
+
+
+MakeClient = Callable[..., Client]
+
+
 @pytest.fixture(autouse=True)
 def _no_mockflow_bugs() -> Iterator[None]:
     _apps.clear()
@@ -38,17 +47,17 @@ def build_app(*fixture_dirs: Path | str, **settings: Any) -> MockflowApp:
 
 
 @pytest.fixture
-def make_client() -> Callable[..., TestClient]:
+def make_client() -> Callable[..., Client]:
     """`make_client(*fixture_dirs, auth=ADMIN, auth_mode=None, **settings)`: a client on a fresh app.
 
     `auth` is the client's credentials (None: send none); `auth_mode` is the server's
     `Settings.auth` ("basic", "none", "deny")."""
 
     def make(*fixture_dirs: Path | str, auth: tuple[str, str] | None = ADMIN, auth_mode: str | None = None,
-             **settings: Any) -> TestClient:
+             **settings: Any) -> Client:
         if auth_mode is not None:
             settings["auth"] = auth_mode
-        client = TestClient(build_app(*(fixture_dirs or (MINIMAL,)), **settings))
+        client = Client(build_app(*(fixture_dirs or (MINIMAL,)), **settings))
         if auth is not None:
             client.auth = auth
         return client
@@ -57,6 +66,6 @@ def make_client() -> Callable[..., TestClient]:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     """Admin client on the minimal fixture set."""
     return make_client()

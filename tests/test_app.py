@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
+from httpx import Response
 
 from mockflow.problems import DOCS_URL, ROUTE_NOT_FOUND_DETAIL
+from tests.conftest import Client, MakeClient
 
 
-def _problem(response, status: int, title: str | None, detail: str | None, kind: str) -> None:  # type: ignore[no-untyped-def]
+def _problem(response: Response, status: int, title: str | None, detail: str | None, kind: str) -> None:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     expected_type = "about:blank" if kind == "about:blank" else DOCS_URL + kind
@@ -17,11 +18,11 @@ def _problem(response, status: int, title: str | None, detail: str | None, kind:
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/pools/", "/api/v1/eventLogs/abc", "/api/v1/eventLogs/-1",
                                   "/api/v1/importErrors/1/extra", "/api/v1/"])
-def test_unknown_routes_get_flasks_404(client: TestClient, path: str) -> None:
+def test_unknown_routes_get_flasks_404(client: Client, path: str) -> None:
     _problem(client.get(path), 404, "Not Found", ROUTE_NOT_FOUND_DETAIL, "about:blank")
 
 
-def test_paths_outside_the_api_get_an_html_404(client: TestClient) -> None:
+def test_paths_outside_the_api_get_an_html_404(client: Client) -> None:
     response = client.get("/api/v2/pools")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
@@ -29,30 +30,30 @@ def test_paths_outside_the_api_get_an_html_404(client: TestClient) -> None:
 
 @pytest.mark.parametrize(("method", "path"), [("PUT", "/api/v1/pools"), ("POST", "/api/v1/pools/default_pool"),
                                               ("DELETE", "/api/v1/version"), ("POST", "/api/v1/dags/d/dagRuns/list")])
-def test_known_path_with_wrong_method_is_405(client: TestClient, method: str, path: str) -> None:
+def test_known_path_with_wrong_method_is_405(client: Client, method: str, path: str) -> None:
     response = client.request(method, path, json={})
     _problem(response, 405, "Method Not Allowed", "The method is not allowed for the requested URL.", "about:blank")
     assert "GET" in response.headers["allow"] or "POST" in response.headers["allow"]
 
 
-def test_options_answers_allow_without_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_options_answers_allow_without_credentials(make_client: MakeClient) -> None:
     response = make_client(auth=None).options("/api/v1/pools")
     assert response.status_code == 200
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
 
 
-def test_head_works_like_get(client: TestClient) -> None:
+def test_head_works_like_get(client: Client) -> None:
     response = client.head("/api/v1/version")
     assert response.status_code == 200
     assert response.content == b""
 
 
-def test_unknown_query_parameter_is_400_with_null_title(client: TestClient) -> None:
+def test_unknown_query_parameter_is_400_with_null_title(client: Client) -> None:
     response = client.get("/api/v1/eventLogs", params={"dag_id": "x", "zzz": "1"})
     _problem(response, 400, None, "Extra query parameter(s) dag_id, zzz not in spec", "BadRequest")
 
 
-def test_operations_without_parameters_ignore_unknown_ones(client: TestClient) -> None:
+def test_operations_without_parameters_ignore_unknown_ones(client: Client) -> None:
     assert client.get("/api/v1/providers", params={"limit": 1}).json()["total_entries"] == 2
 
 
@@ -61,31 +62,31 @@ def test_operations_without_parameters_ignore_unknown_ones(client: TestClient) -
     ({"offset": "-1"}, "-1 is less than the minimum of 0\n\nFailed validating 'minimum' in schema:\n"
                        "    {'minimum': 0, 'type': 'integer'}\n\nOn instance:\n    -1"),
 ])
-def test_parameter_errors_use_connexions_texts(client: TestClient, query: dict[str, str], detail: str) -> None:
+def test_parameter_errors_use_connexions_texts(client: Client, query: dict[str, str], detail: str) -> None:
     _problem(client.get("/api/v1/eventLogs", params=query), 400, "Bad Request", detail, "BadRequest")
 
 
-def test_negative_limit_has_its_message_in_the_title(client: TestClient) -> None:
+def test_negative_limit_has_its_message_in_the_title(client: Client) -> None:
     _problem(client.get("/api/v1/eventLogs", params={"limit": -1}), 400,
              "Page limit must be a positive integer", None, "BadRequest")
 
 
-def test_parameter_errors_win_over_missing_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_parameter_errors_win_over_missing_credentials(make_client: MakeClient) -> None:
     response = make_client(auth=None).get("/api/v1/eventLogs", params={"limit": "abc"})
     assert response.status_code == 400
 
 
-def test_missing_credentials_are_401_without_www_authenticate(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_missing_credentials_are_401_without_www_authenticate(make_client: MakeClient) -> None:
     response = make_client(auth=None).get("/api/v1/eventLogs")
     _problem(response, 401, "Unauthorized", None, "Unauthenticated")
     assert "www-authenticate" not in response.headers
 
 
-def test_wrong_password_is_401(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_is_401(make_client: MakeClient) -> None:
     _problem(make_client(auth=("admin", "nope")).get("/api/v1/eventLogs"), 401, "Unauthorized", None, "Unauthenticated")
 
 
-def test_health_and_version_need_no_credentials_and_ignore_bad_ones(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_health_and_version_need_no_credentials_and_ignore_bad_ones(make_client: MakeClient) -> None:
     for auth in (None, ("admin", "wrong")):
         client = make_client(auth=auth)
         assert client.get("/api/v1/health").status_code == 200
@@ -99,24 +100,24 @@ def test_health_and_version_need_no_credentials_and_ignore_bad_ones(make_client)
     (b"[]", "application/json", 400, "[] is not of type 'object'"),
     (b'{"name": "p", "slots": 1}', "text/plain", 415, "Invalid Content-type (text/plain), expected JSON data"),
 ])
-def test_body_errors(client: TestClient, body: bytes, content_type: str, status: int, detail: str) -> None:
+def test_body_errors(client: Client, body: bytes, content_type: str, status: int, detail: str) -> None:
     response = client.post("/api/v1/pools", content=body, headers={"content-type": content_type})
     assert response.status_code == status
     assert response.json()["detail"] == detail
 
 
-def test_body_without_content_type_is_415(client: TestClient) -> None:
+def test_body_without_content_type_is_415(client: Client) -> None:
     response = client.post("/api/v1/pools", content=b'{"name": "p", "slots": 1}', headers={"content-type": ""})
     assert response.status_code == 415
     assert response.json()["detail"] == "Invalid Content-type (), expected JSON data"
 
 
-def test_read_only_properties_are_refused(client: TestClient) -> None:
+def test_read_only_properties_are_refused(client: Client) -> None:
     response = client.post("/api/v1/pools", json={"name": "p", "slots": 1, "occupied_slots": 3})
     _problem(response, 400, "Bad Request", "Property is read-only - 'occupied_slots'", "BadRequest")
 
 
-def test_body_errors_win_over_missing_credentials(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_body_errors_win_over_missing_credentials(make_client: MakeClient) -> None:
     response = make_client(auth=None).post("/api/v1/pools", json={"name": "p", "slots": "many"})
     _problem(response, 400, "Bad Request", "'many' is not of type 'integer' - 'slots'", "BadRequest")
 

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.api.access import REQUIRED
 from mockflow.auth import Caller
 from mockflow.spec import load_spec
 from mockflow.store.records import Dag, Role
-from tests.conftest import FIXTURES, MINIMAL
+from tests.conftest import FIXTURES, MINIMAL, Client
 
 SECURITY = FIXTURES / "security"
 ROLES = ("public", "viewer", "user", "op", "admin")  # users of tests/fixtures/minimal, password = username
@@ -116,7 +115,7 @@ def test_the_table_covers_every_operation_of_the_spec() -> None:
     assert set(REQUIRED) | {"get_health", "get_version"} == set(OPERATIONS)
 
 
-def call(client: TestClient, operation: str, auth: tuple[str, str] | None) -> Any:
+def call(client: Client, operation: str, auth: tuple[str, str] | None) -> Any:
     _, method, path, body, query = OPERATIONS[operation]
     kwargs: dict[str, Any] = {"params": query, "headers": {"accept": "application/json"}}
     if body is not None:
@@ -127,7 +126,7 @@ def call(client: TestClient, operation: str, auth: tuple[str, str] | None) -> An
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_default_roles(make_client: Callable[..., TestClient], operation: str) -> None:
+def test_default_roles(make_client: Callable[..., Client], operation: str) -> None:
     lowest = OPERATIONS[operation][0]
     for rank, role in enumerate(ROLES, start=PUBLIC):
         client = make_client(MINIMAL, auth=None, expose_config=True)
@@ -141,13 +140,13 @@ def test_default_roles(make_client: Callable[..., TestClient], operation: str) -
 
 
 @pytest.mark.parametrize("operation", sorted(set(OPERATIONS) - {"get_health", "get_version"}))
-def test_every_protected_operation_needs_credentials(make_client: Callable[..., TestClient], operation: str) -> None:
+def test_every_protected_operation_needs_credentials(make_client: Callable[..., Client], operation: str) -> None:
     client = make_client(MINIMAL, auth=None, expose_config=True)
     assert call(client, operation, None).status_code == 401
     assert call(client, operation, ("admin", "wrong")).status_code == 401
 
 
-def test_a_role_without_permissions_reaches_nothing(make_client: Callable[..., TestClient]) -> None:
+def test_a_role_without_permissions_reaches_nothing(make_client: Callable[..., Client]) -> None:
     client = make_client(MINIMAL)
     client.post("/api/v1/roles", json={"name": "Empty", "actions": []})
     client.post("/api/v1/users", json={"username": "empty", "email": "e@x.io", "first_name": "E", "last_name": "M",
@@ -159,7 +158,7 @@ def test_a_role_without_permissions_reaches_nothing(make_client: Callable[..., T
 # --- DAG-level permissions --------------------------------------------------------------------
 
 @pytest.fixture
-def sec(make_client: Callable[..., TestClient]) -> TestClient:
+def sec(make_client: Callable[..., Client]) -> Client:
     return make_client(SECURITY, auth=None)
 
 
@@ -186,7 +185,7 @@ READER, EDITOR = ("etl_reader", "r3ad"), ("etl_editor", "ed1t")
     (EDITOR, "GET", "/dags/etl_daily/dagRuns/r/taskInstances", None, False),  # no Task Instances read
     (("parent_reader", "p4rent"), "GET", "/dags/warehouse", None, True),
 ])
-def test_dag_level_permissions(sec: TestClient, who: tuple[str, str], method: str, path: str, body: Any,
+def test_dag_level_permissions(sec: Client, who: tuple[str, str], method: str, path: str, body: Any,
                                allowed: bool) -> None:
     kwargs: dict[str, Any] = {"auth": who}
     if body is not None:
@@ -197,13 +196,13 @@ def test_dag_level_permissions(sec: TestClient, who: tuple[str, str], method: st
     assert (status != 403) == allowed, status
 
 
-def test_get_tasks_with_dag_and_task_instance_read(sec: TestClient) -> None:
+def test_get_tasks_with_dag_and_task_instance_read(sec: Client) -> None:
     # EtlReader holds DAG:etl_daily read and Task Instances read: that is all get_tasks needs
     assert sec.get("/api/v1/dags/etl_daily/tasks", auth=READER).status_code != 403
 
 
-def test_subdags_follow_their_root_dag(sec: TestClient) -> None:
-    state = sec.app.store.state  # type: ignore[attr-defined]
+def test_subdags_follow_their_root_dag(sec: Client) -> None:
+    state = sec.app.store.state
     state.dags["warehouse.rebuild"] = Dag("warehouse.rebuild", "/opt/airflow/dags/warehouse.py", is_subdag=True,
                                           root_dag_id="warehouse")
     who = ("parent_reader", "p4rent")
@@ -212,14 +211,14 @@ def test_subdags_follow_their_root_dag(sec: TestClient) -> None:
     assert sec.get("/api/v1/dags/missing.child", auth=who).status_code == 403
 
 
-def test_permission_on_a_vanished_dag_reaches_no_dag(sec: TestClient) -> None:
-    state = sec.app.store.state  # type: ignore[attr-defined]
+def test_permission_on_a_vanished_dag_reaches_no_dag(sec: Client) -> None:
+    state = sec.app.store.state
     state.roles["EtlReader"].permissions = [("can_read", "DAG:retired"), ("can_read", "DAG Runs")]
     assert sec.get("/api/v1/dags/~/dagRuns", auth=READER).status_code == 403
     assert sec.get("/api/v1/dags", auth=READER).status_code == 403
 
 
-def test_dag_level_role_created_through_the_api(sec: TestClient) -> None:
+def test_dag_level_role_created_through_the_api(sec: Client) -> None:
     admin = ("admin", "admin")
     grant = {"action": {"name": "can_read"}, "resource": {"name": "DAG:reports"}}
     assert sec.post("/api/v1/roles", json={"name": "ReportReader", "actions": [grant]}, auth=admin).status_code == 200
@@ -237,7 +236,7 @@ def test_dag_level_role_created_through_the_api(sec: TestClient) -> None:
     assert sec.get("/api/v1/pools", auth=("rr", "pw")).status_code == 403
 
 
-def test_user_role_change_applies_to_the_next_request(sec: TestClient) -> None:
+def test_user_role_change_applies_to_the_next_request(sec: Client) -> None:
     admin = ("admin", "admin")
     assert sec.get("/api/v1/pools", auth=READER).status_code == 403
     sec.patch("/api/v1/users/etl_reader", params={"update_mask": "roles"}, auth=admin,
@@ -262,8 +261,8 @@ def test_caller_dag_filters() -> None:
     assert everyone.visible_dag_ids(["x"]) == ["x"] and everyone.dag_filter("can_edit", ["x"]) == []
 
 
-def test_default_roles_fixture_set_loads_airflows_ids(make_client: Callable[..., TestClient]) -> None:
-    state = make_client(SECURITY).app.store.state  # type: ignore[attr-defined]
+def test_default_roles_fixture_set_loads_airflows_ids(make_client: Callable[..., Client]) -> None:
+    state = make_client(SECURITY).app.store.state
     assert [(r.name, r.id) for r in state.roles.values()][:5] == [
         ("Admin", 1), ("Public", 2), ("Viewer", 3), ("User", 4), ("Op", 5)]
     assert isinstance(state.roles["Admin"], Role)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_python_example_runs(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_readme_python_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks, "the README lost its Python example"
     monkeypatch.chdir(Path(__file__).parent)

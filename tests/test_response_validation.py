@@ -7,22 +7,21 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.api.context import Call
-from tests.conftest import _apps
+from tests.conftest import Client, _apps
 
 
 @pytest.mark.parametrize("engine", ["compiled", "openapi-core"])
 def test_an_invalid_response_becomes_a_500_problem_and_is_recorded(
-        make_client: Callable[..., TestClient], engine: str, caplog: pytest.LogCaptureFixture) -> None:
+        make_client: Callable[..., Client], engine: str, caplog: pytest.LogCaptureFixture) -> None:
     client = make_client(validation=engine)
     app = client.app
 
     def broken(call: Call) -> dict[str, object]:
         return {"version": 253, "git_version": None}  # version must be a string
 
-    app.pipeline.handlers["get_version"] = broken  # type: ignore[attr-defined]
+    app.pipeline.handlers["get_version"] = broken
     with caplog.at_level(logging.ERROR, logger="mockflow"):
         response = client.get("/api/v1/version")
     assert response.status_code == 500
@@ -31,25 +30,25 @@ def test_an_invalid_response_becomes_a_500_problem_and_is_recorded(
     assert body["title"] == "Response body does not conform to specification"
     assert body["detail"].startswith("get_version 200: ")
     assert "version" in body["detail"]
-    assert app.health.invalid_responses == [body["detail"]]  # type: ignore[attr-defined]
+    assert app.health.invalid_responses == [body["detail"]]
     assert "mockflow bug" in caplog.text
-    app.health.invalid_responses.clear()  # type: ignore[attr-defined]  # expected here; the guard would fail
+    app.health.invalid_responses.clear()  # expected here; the guard would fail
 
 
-def test_a_crashing_handler_gives_a_problem_not_a_stack_trace(make_client: Callable[..., TestClient]) -> None:
+def test_a_crashing_handler_gives_a_problem_not_a_stack_trace(make_client: Callable[..., Client]) -> None:
     client = make_client()
     app = client.app
 
     def crash(call: Call) -> None:
         raise KeyError("boom")
 
-    app.pipeline.handlers["get_version"] = crash  # type: ignore[attr-defined]
+    app.pipeline.handlers["get_version"] = crash
     response = client.get("/api/v1/version")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in response.text
-    assert app.health.crashes == ["get_version: KeyError('boom')"]  # type: ignore[attr-defined]
-    app.health.crashes.clear()  # type: ignore[attr-defined]
+    assert app.health.crashes == ["get_version: KeyError('boom')"]
+    app.health.crashes.clear()
 
 
 def test_the_guard_fails_a_test_that_caused_an_invalid_response(pytester: pytest.Pytester) -> None:

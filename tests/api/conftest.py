@@ -6,28 +6,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.store.state import State
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, Client
 
 SECURITY = FIXTURES / "security"
 
 
 @pytest.fixture
-def sec(make_client: Callable[..., TestClient]) -> TestClient:
+def sec(make_client: Callable[..., Client]) -> Client:
     """Admin client on the security set."""
     return make_client(SECURITY)
 
 
 @pytest.fixture
-def open_sec(make_client: Callable[..., TestClient]) -> TestClient:
+def open_sec(make_client: Callable[..., Client]) -> Client:
     """No authentication: no login is counted, so a refused call must leave the store identical."""
     return make_client(SECURITY, auth=None, auth_mode="none")
 
 
-def business_state(client: TestClient) -> State:
+def business_state(client: Client) -> State:
     """A snapshot without what every request may touch: audit rows, id counters, login counters."""
-    snapshot: State = client.app.store.snapshot()  # type: ignore[attr-defined]
+    snapshot: State = client.app.store.snapshot()
     snapshot.event_logs, snapshot.last_ids, snapshot.users = {}, {}, {}
     return snapshot

@@ -10,10 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.api.shapes.connections import masked_extra
-from tests.conftest import FIXTURES, MINIMAL
+from tests.conftest import FIXTURES, MINIMAL, Client
 
 PVC = FIXTURES / "pvc"
 SEEDED = ["warehouse", "partner_http", "local_sqlite", "mail"]  # in id order
@@ -28,14 +27,14 @@ FULL = {"connection_id": "c1", "conn_type": "postgres", "host": "db.example.com"
 
 
 @pytest.fixture
-def pvc(make_client: Callable[..., TestClient]) -> TestClient:
+def pvc(make_client: Callable[..., Client]) -> Client:
     return make_client(MINIMAL, PVC)
 
 
-def connections_table(client: TestClient) -> Any:
+def connections_table(client: Client) -> Any:
     """The tables a refused request must leave alone (a whole snapshot would differ: every
     authenticated call counts a login, and audited calls write their row even when refused)."""
-    state = client.app.store.state  # type: ignore[attr-defined]
+    state = client.app.store.state
     return copy.deepcopy((state.connections, state.last_ids.get("connections")))
 
 
@@ -43,18 +42,18 @@ def ids(body: dict[str, Any]) -> list[str]:
     return [conn["connection_id"] for conn in body["connections"]]
 
 
-def audit_rows(client: TestClient) -> list[tuple[str, str | None, str | None]]:
-    rows = client.app.store.state.event_logs.values()  # type: ignore[attr-defined]
+def audit_rows(client: Client) -> list[tuple[str, str | None, str | None]]:
+    rows = client.app.store.state.event_logs.values()
     return [(row.event, row.owner, row.extra) for row in rows if row.event.startswith("connection.")]
 
 
-def stored(client: TestClient, connection_id: str) -> Any:
-    return client.app.store.state.connections[connection_id]  # type: ignore[attr-defined]
+def stored(client: Client, connection_id: str) -> Any:
+    return client.app.store.state.connections[connection_id]
 
 
 # --- get_connections --------------------------------------------------------------------------
 
-def test_list_items_omit_extra_and_password(pvc: TestClient) -> None:
+def test_list_items_omit_extra_and_password(pvc: Client) -> None:
     body = pvc.get("/api/v1/connections").json()
     assert (ids(body), body["total_entries"]) == (SEEDED, 4)
     assert body["connections"][0] == {k: v for k, v in WAREHOUSE.items() if k != "extra"}
@@ -70,12 +69,12 @@ def test_list_items_omit_extra_and_password(pvc: TestClient) -> None:
     ("description", ["partner_http", "local_sqlite", "mail", "warehouse"]),
     ("-id", SEEDED[::-1]),
 ])
-def test_list_ordering(pvc: TestClient, order_by: str, expected: list[str]) -> None:
+def test_list_ordering(pvc: Client, order_by: str, expected: list[str]) -> None:
     assert ids(pvc.get("/api/v1/connections", params={"order_by": order_by}).json()) == expected
 
 
 @pytest.mark.parametrize("order_by", ["password", "login", "conn_id", "-schema", "extra"])
-def test_list_ordering_refused(pvc: TestClient, order_by: str) -> None:
+def test_list_ordering_refused(pvc: Client, order_by: str) -> None:
     response = pvc.get("/api/v1/connections", params={"order_by": order_by})
     assert response.status_code == 400
     assert response.json()["detail"] == (f"Ordering with '{order_by.lstrip('-')}' is disallowed or the "
@@ -88,24 +87,24 @@ def test_list_ordering_refused(pvc: TestClient, order_by: str) -> None:
     ({"offset": 1000}, []),
     ({"limit": 500}, SEEDED),
 ])
-def test_list_paging(pvc: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_paging(pvc: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = pvc.get("/api/v1/connections", params=params).json()
     assert (ids(body), body["total_entries"]) == (expected, 4)
 
 
-def test_list_limit_minus_one(pvc: TestClient) -> None:
+def test_list_limit_minus_one(pvc: Client) -> None:
     response = pvc.get("/api/v1/connections", params={"limit": -1})
     assert (response.status_code, response.json()["title"]) == (400, "Page limit must be a positive integer")
 
 
 # --- get_connection ---------------------------------------------------------------------------
 
-def test_get_masks_sensitive_extra_keys_and_never_sends_the_password(pvc: TestClient) -> None:
+def test_get_masks_sensitive_extra_keys_and_never_sends_the_password(pvc: Client) -> None:
     assert pvc.get("/api/v1/connections/warehouse").json() == WAREHOUSE
     assert stored(pvc, "warehouse").password == "hunter2pw"
 
 
-def test_get_returns_non_json_extra_as_is(pvc: TestClient) -> None:
+def test_get_returns_non_json_extra_as_is(pvc: Client) -> None:
     assert pvc.get("/api/v1/connections/partner_http").json()["extra"] == "not json at all"
     assert pvc.get("/api/v1/connections/mail").json()["extra"] is None
 
@@ -126,7 +125,7 @@ def test_extra_masking(extra: str, served: str) -> None:
 
 
 @pytest.mark.parametrize("connection_id", ["nope", "WAREHOUSE"])
-def test_get_missing_is_404(pvc: TestClient, connection_id: str) -> None:
+def test_get_missing_is_404(pvc: Client, connection_id: str) -> None:
     response = pvc.get(f"/api/v1/connections/{connection_id}")
     assert response.status_code == 404
     assert response.json()["title"] == "Connection not found"
@@ -135,7 +134,7 @@ def test_get_missing_is_404(pvc: TestClient, connection_id: str) -> None:
 
 # --- post_connection --------------------------------------------------------------------------
 
-def test_post_creates_and_answers_without_password(pvc: TestClient) -> None:
+def test_post_creates_and_answers_without_password(pvc: Client) -> None:
     response = pvc.post("/api/v1/connections", json=FULL)
     expected = {k: v for k, v in FULL.items() if k != "password"}
     assert (response.status_code, response.json()) == (200, expected)
@@ -144,14 +143,14 @@ def test_post_creates_and_answers_without_password(pvc: TestClient) -> None:
     assert ids(pvc.get("/api/v1/connections").json())[-1] == "c1"
 
 
-def test_post_minimal_fills_nulls(pvc: TestClient) -> None:
+def test_post_minimal_fills_nulls(pvc: Client) -> None:
     body = pvc.post("/api/v1/connections", json={"connection_id": "m", "conn_type": "fs"}).json()
     assert body == {"connection_id": "m", "conn_type": "fs", "description": None, "host": None, "login": None,
                     "schema": None, "port": None, "extra": None}
 
 
 @pytest.mark.parametrize("connection_id", ["dt bad id", "conn-ä", "日本", "c" * 250])
-def test_post_unusual_ids_round_trip(pvc: TestClient, connection_id: str) -> None:
+def test_post_unusual_ids_round_trip(pvc: Client, connection_id: str) -> None:
     body = {"connection_id": connection_id, "conn_type": "http"}
     assert pvc.post("/api/v1/connections", json=body).status_code == 200
     assert pvc.get(f"/api/v1/connections/{quote(connection_id)}").json()["connection_id"] == connection_id
@@ -185,7 +184,7 @@ def test_post_unusual_ids_round_trip(pvc: TestClient, connection_id: str) -> Non
      "Connection already exist. ID: warehouse"),
     ("not an object", 400, "Bad Request", "'not an object' is not of type 'object'"),
 ])
-def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, status: int, title: str,
+def test_post_refusals_leave_the_store_unchanged(pvc: Client, body: Any, status: int, title: str,
                                                  detail: str) -> None:
     before = connections_table(pvc)
     response = pvc.post("/api/v1/connections", json=body)
@@ -194,7 +193,7 @@ def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, sta
     assert connections_table(pvc) == before
 
 
-def test_post_malformed_json(pvc: TestClient) -> None:
+def test_post_malformed_json(pvc: Client) -> None:
     before = connections_table(pvc)
     response = pvc.post("/api/v1/connections", content=b"{", headers={"content-type": "application/json"})
     assert (response.status_code, response.json()["detail"]) == (400, "Request body is not valid JSON")
@@ -203,12 +202,12 @@ def test_post_malformed_json(pvc: TestClient) -> None:
 
 # --- patch_connection -------------------------------------------------------------------------
 
-def patch(client: TestClient, connection_id: str, body: Any, mask: str | None = None) -> Any:
+def patch(client: Client, connection_id: str, body: Any, mask: str | None = None) -> Any:
     params = {"update_mask": mask} if mask is not None else None
     return client.patch(f"/api/v1/connections/{quote(connection_id)}", params=params, json=body)
 
 
-def test_patch_without_mask_writes_only_the_fields_sent(pvc: TestClient) -> None:
+def test_patch_without_mask_writes_only_the_fields_sent(pvc: Client) -> None:
     body = patch(pvc, "warehouse", {"connection_id": "warehouse", "conn_type": "mysql", "host": "h2",
                                     "port": 3306}).json()
     assert body == {**WAREHOUSE, "conn_type": "mysql", "host": "h2", "port": 3306}
@@ -218,7 +217,7 @@ def test_patch_without_mask_writes_only_the_fields_sent(pvc: TestClient) -> None
     assert stored(pvc, "warehouse").port is None
 
 
-def test_patch_password_is_stored_never_sent(pvc: TestClient) -> None:
+def test_patch_password_is_stored_never_sent(pvc: Client) -> None:
     body = patch(pvc, "warehouse", {"password": "new-pw"}).json()
     assert "password" not in body
     assert stored(pvc, "warehouse").password == "new-pw"
@@ -231,7 +230,7 @@ def test_patch_password_is_stored_never_sent(pvc: TestClient) -> None:
     ("extra", {"extra": '{"token": "t"}'}, {"extra": '{"token": "***"}'}),
     ("description", {"description": None}, {"description": None}),
 ])
-def test_patch_with_mask_writes_only_masked_fields(pvc: TestClient, mask: str, body: dict[str, Any],
+def test_patch_with_mask_writes_only_masked_fields(pvc: Client, mask: str, body: dict[str, Any],
                                                    changed: dict[str, Any]) -> None:
     response = patch(pvc, "warehouse", body, mask)
     assert (response.status_code, response.json()) == (200, {**WAREHOUSE, **changed})
@@ -255,7 +254,7 @@ def test_patch_with_mask_writes_only_masked_fields(pvc: TestClient, mask: str, b
     ("nope", {"foo": 1}, None, 400, "{'foo': ['Unknown field.']}"),  # the body load comes first
     ("warehouse", {"port": "80"}, None, 400, "'80' is not of type 'integer' - 'port'"),
 ])
-def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, connection_id: str, body: dict[str, Any],
+def test_patch_refusals_leave_the_store_unchanged(pvc: Client, connection_id: str, body: dict[str, Any],
                                                   mask: str | None, status: int, detail: str) -> None:
     before = connections_table(pvc)
     response = patch(pvc, connection_id, body, mask)
@@ -265,7 +264,7 @@ def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, connection_id
 
 # --- delete_connection ------------------------------------------------------------------------
 
-def test_delete_then_404(pvc: TestClient) -> None:
+def test_delete_then_404(pvc: Client) -> None:
     response = pvc.delete("/api/v1/connections/mail")
     assert (response.status_code, response.content) == (204, b"")
     assert pvc.get("/api/v1/connections/mail").status_code == 404
@@ -288,7 +287,7 @@ def test_delete_then_404(pvc: TestClient) -> None:
     ({"connection_id": "t", "conn_type": "mysql"}, {"status": False, "message": 'Unknown hook type "mysql"'}),
     ({"connection_id": "warehouse", "conn_type": "bogus"}, {"status": False, "message": 'Unknown hook type "bogus"'}),
 ])
-def test_test_connection_answers_like_airflow_and_stores_nothing(pvc: TestClient, body: dict[str, Any],
+def test_test_connection_answers_like_airflow_and_stores_nothing(pvc: Client, body: dict[str, Any],
                                                                  expected: dict[str, Any]) -> None:
     before = connections_table(pvc)
     response = pvc.post("/api/v1/connections/test", json=body)
@@ -297,7 +296,7 @@ def test_test_connection_answers_like_airflow_and_stores_nothing(pvc: TestClient
     assert audit_rows(pvc) == []
 
 
-def test_test_connection_without_providers_knows_no_hook(make_client: Callable[..., TestClient],
+def test_test_connection_without_providers_knows_no_hook(make_client: Callable[..., Client],
                                                          tmp_path: Any) -> None:
     (tmp_path / "providers.json").write_text(json.dumps([]))
     client = make_client(tmp_path)
@@ -311,12 +310,12 @@ def test_test_connection_without_providers_knows_no_hook(make_client: Callable[.
     ({"connection_id": "t", "conn_type": "sqlite", "x": 1}, "{'x': ['Unknown field.']}"),
     ({"connection_id": "t", "conn_type": "sqlite", "port": "1"}, "'1' is not of type 'integer' - 'port'"),
 ])
-def test_test_connection_bad_bodies(pvc: TestClient, body: dict[str, Any], detail: str) -> None:
+def test_test_connection_bad_bodies(pvc: Client, body: dict[str, Any], detail: str) -> None:
     response = pvc.post("/api/v1/connections/test", json=body)
     assert (response.status_code, response.json()["detail"]) == (400, detail)
 
 
-def test_test_connection_needs_create_permission(make_client: Callable[..., TestClient]) -> None:
+def test_test_connection_needs_create_permission(make_client: Callable[..., Client]) -> None:
     body = {"connection_id": "t", "conn_type": "fs"}
     assert make_client(MINIMAL, PVC, auth=("viewer", "viewer")).post(
         "/api/v1/connections/test", json=body).status_code == 403
@@ -325,7 +324,7 @@ def test_test_connection_needs_create_permission(make_client: Callable[..., Test
 
 # --- audit rows -------------------------------------------------------------------------------
 
-def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: TestClient) -> None:
+def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: Client) -> None:
     pvc.post("/api/v1/connections", json=FULL)
     pvc.post("/api/v1/connections", json=FULL)  # 409: still audited
     patch(pvc, "c1", {"host": "h"})
@@ -342,7 +341,7 @@ def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: TestClient
     ]
 
 
-def test_audit_rows_quote_the_query_string_and_mask_known_secrets(pvc: TestClient) -> None:
+def test_audit_rows_quote_the_query_string_and_mask_known_secrets(pvc: Client) -> None:
     pvc.post("/api/v1/connections", params={"note": "x", "password": "p"}, json={"connection_id": "a",
                                                                                  "conn_type": "fs"})
     # hunter2pw is warehouse's password, tok_8812 a sensitive value of its extra
@@ -353,7 +352,7 @@ def test_audit_rows_quote_the_query_string_and_mask_known_secrets(pvc: TestClien
     ]
 
 
-def test_refused_and_read_requests_write_no_audit_row(make_client: Callable[..., TestClient]) -> None:
+def test_refused_and_read_requests_write_no_audit_row(make_client: Callable[..., Client]) -> None:
     admin = make_client(MINIMAL, PVC)
     admin.get("/api/v1/connections")
     admin.get("/api/v1/connections/warehouse")
@@ -375,7 +374,7 @@ def test_refused_and_read_requests_write_no_audit_row(make_client: Callable[...,
     ("POST", "/api/v1/connections/test", {"connection_id": "x", "conn_type": "fs"}),
 ])
 @pytest.mark.parametrize(("user", "status"), [("viewer", 403), ("user", 403), ("op", None), ("nobody", 401)])
-def test_only_op_and_admin_reach_connections(make_client: Callable[..., TestClient], method: str, path: str,
+def test_only_op_and_admin_reach_connections(make_client: Callable[..., Client], method: str, path: str,
                                               body: Any, user: str, status: int | None) -> None:
     client = make_client(MINIMAL, PVC, auth=(user, user))
     before = connections_table(client)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.store.timetables import Cron, CronError, manual_data_interval
 from tests.api.conftest import business_state
+from tests.conftest import Client
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "runs_basic"
 API = "/api/v1"
@@ -23,9 +23,9 @@ NOW = datetime(2024, 4, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     client = make_client(RUNS)
-    client.app.store.clock.freeze(NOW)  # type: ignore[attr-defined]
+    client.app.store.clock.freeze(NOW)
     return client
 
 
@@ -33,13 +33,13 @@ def ids(body: dict[str, Any]) -> list[str]:
     return [run["dag_run_id"] for run in body["dag_runs"]]
 
 
-def tis_of(client: TestClient, dag_id: str, run_id: str) -> dict[tuple[str, int], dict[str, Any]]:
+def tis_of(client: Client, dag_id: str, run_id: str) -> dict[tuple[str, int], dict[str, Any]]:
     body = client.get(f"{API}/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
     return {(ti["task_id"], ti["map_index"]): ti for ti in body["task_instances"]}
 
 
 
-def unchanged(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
+def unchanged(client: Client, method: str, url: str, **kwargs: Any) -> Any:
     """Sends a request that must be refused, and checks it left the store as it was."""
     before = business_state(client)
     response = client.request(method, url, **kwargs)
@@ -51,7 +51,7 @@ def unchanged(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
 
 # --- lists ----------------------------------------------------------------------------------------
 
-def test_list_of_one_dag_in_creation_order(client: TestClient) -> None:
+def test_list_of_one_dag_in_creation_order(client: Client) -> None:
     body = client.get(SALES).json()
     assert ids(body) == [FIRST, SECOND, MANUAL]
     assert body["total_entries"] == 3
@@ -81,7 +81,7 @@ def test_list_of_one_dag_in_creation_order(client: TestClient) -> None:
     ({"limit": 0}, [FIRST, SECOND, MANUAL], 3),
     ({"offset": 5}, [], 3),
 ])
-def test_list_filters_ordering_paging(client: TestClient, query: dict[str, Any], expected: list[str],
+def test_list_filters_ordering_paging(client: Client, query: dict[str, Any], expected: list[str],
                                       total: int) -> None:
     body = client.get(SALES, params=query).json()
     assert (ids(body), body["total_entries"]) == (expected, total)
@@ -93,25 +93,25 @@ def test_list_filters_ordering_paging(client: TestClient, query: dict[str, Any],
     ({"order_by": ""}, "Ordering with '' is disallowed or the attribute does not exist on the model"),
     ({"limit": "x"}, "Wrong type, expected 'integer' for query parameter 'limit'"),
 ])
-def test_list_bad_queries(client: TestClient, query: dict[str, Any], detail: str) -> None:
+def test_list_bad_queries(client: Client, query: dict[str, Any], detail: str) -> None:
     response = client.get(SALES, params=query)
     assert response.status_code == 400
     assert response.json()["detail"] == detail
 
 
-def test_negative_limit_and_naive_date(client: TestClient) -> None:
+def test_negative_limit_and_naive_date(client: Client) -> None:
     assert client.get(SALES, params={"limit": -1}).json()["title"] == "Page limit must be a positive integer"
     response = client.get(SALES, params={"execution_date_gte": "2024-03-01T00:00:00"})
     assert response.status_code == 400
     assert response.json()["detail"].startswith("'2024-03-01T00:00:00' is not a 'date-time'")
 
 
-def test_unknown_dag_lists_nothing(client: TestClient) -> None:
+def test_unknown_dag_lists_nothing(client: Client) -> None:
     assert client.get(f"{API}/dags/nope/dagRuns").json() == {"dag_runs": [], "total_entries": 0}
 
 
-def test_tilde_lists_all_dags_and_is_filtered_by_permissions(client: TestClient,
-                                                              make_client: Callable[..., TestClient]) -> None:
+def test_tilde_lists_all_dags_and_is_filtered_by_permissions(client: Client,
+                                                              make_client: Callable[..., Client]) -> None:
     body = client.get(f"{API}/dags/~/dagRuns", params={"order_by": "execution_date"}).json()
     assert body["total_entries"] == 6
     assert ids(body)[:2] == ["first", "manual_mapped"]
@@ -131,7 +131,7 @@ def test_tilde_lists_all_dags_and_is_filtered_by_permissions(client: TestClient,
       "execution_date_lte": "2024-03-02T23:00:00+00:00"}, [SECOND], 1),
     ({"dag_ids": ["nope"]}, [], 0),
 ])
-def test_batch_list(client: TestClient, body: dict[str, Any], expected: list[str] | None, total: int) -> None:
+def test_batch_list(client: Client, body: dict[str, Any], expected: list[str] | None, total: int) -> None:
     answer = client.post(f"{API}/dags/~/dagRuns/list", json=body).json()
     assert answer["total_entries"] == total
     if expected is not None:
@@ -145,11 +145,11 @@ def test_batch_list(client: TestClient, body: dict[str, Any], expected: list[str
     ({"order_by": "bogus"}, "Ordering with 'bogus' is disallowed or the attribute does not exist on the model"),
     ({"execution_date_gte": "2024-01-01"}, "'2024-01-01' is not a 'date-time' - 'execution_date_gte'"),
 ])
-def test_batch_list_bad_bodies(client: TestClient, body: dict[str, Any], detail: str) -> None:
+def test_batch_list_bad_bodies(client: Client, body: dict[str, Any], detail: str) -> None:
     assert unchanged(client, "POST", f"{API}/dags/~/dagRuns/list", json=body)["detail"] == detail
 
 
-def test_get_one_and_its_404(client: TestClient) -> None:
+def test_get_one_and_its_404(client: Client) -> None:
     assert client.get(f"{SALES}/{MANUAL}").json()["conf"] == {"full_refresh": True}
     problem = client.get(f"{SALES}/nope").json()
     assert (problem["title"], problem["detail"]) == (
@@ -167,7 +167,7 @@ def test_get_one_and_its_404(client: TestClient) -> None:
     ("fan_in", "2024-04-10T07:00:00+00:00", ("2024-04-10T07:00:00+00:00", "2024-04-10T07:00:00+00:00")),
     ("trigger_parent", "2024-04-10T07:00:00+00:00", ("2024-04-10T07:00:00+00:00", "2024-04-10T07:00:00+00:00")),
 ])
-def test_trigger_data_interval(client: TestClient, dag_id: str, logical: str, interval: tuple[str, str]) -> None:
+def test_trigger_data_interval(client: Client, dag_id: str, logical: str, interval: tuple[str, str]) -> None:
     response = client.post(f"{API}/dags/{dag_id}/dagRuns", json={"dag_run_id": "r1", "logical_date": logical})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -175,7 +175,7 @@ def test_trigger_data_interval(client: TestClient, dag_id: str, logical: str, in
     assert body["state"] == "queued" and body["run_type"] == "manual" and body["external_trigger"] is True
 
 
-def test_trigger_full_answer_echoes_the_offset_sent(client: TestClient) -> None:
+def test_trigger_full_answer_echoes_the_offset_sent(client: Client) -> None:
     sent = {"dag_run_id": "tz", "logical_date": "2024-05-05T01:30:00+02:00", "conf": {"a": [1]}, "note": "hi"}
     body = client.post(f"{API}/dags/reports_daily/dagRuns", json=sent).json()
     assert body == {
@@ -190,19 +190,19 @@ def test_trigger_full_answer_echoes_the_offset_sent(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("body", [{}, {"dag_run_id": ""}, {"dag_run_id": None, "note": ""}])
-def test_trigger_defaults(client: TestClient, body: dict[str, Any]) -> None:
+def test_trigger_defaults(client: Client, body: dict[str, Any]) -> None:
     answer = client.post(f"{API}/dags/fan_in/dagRuns", json=body).json()
     assert answer["dag_run_id"] == "manual__2024-04-01T12:00:00.123456+00:00"
     assert answer["logical_date"] == "2024-04-01T12:00:00.123456+00:00"
     assert answer["conf"] == {} and answer["note"] is None
 
 
-def test_trigger_with_execution_date_field(client: TestClient) -> None:
+def test_trigger_with_execution_date_field(client: Client) -> None:
     body = client.post(SALES, json={"dag_run_id": "x", "execution_date": "2024-04-02T00:00:00Z"}).json()
     assert body["logical_date"] == body["execution_date"] == "2024-04-02T00:00:00+00:00"
 
 
-def test_trigger_creates_task_instances(client: TestClient) -> None:
+def test_trigger_creates_task_instances(client: Client) -> None:
     client.post(SALES, json={"dag_run_id": "new", "logical_date": "2024-04-02T00:00:00+00:00"})
     body = client.get(f"{SALES}/new/taskInstances").json()
     rows = [(ti["task_id"], ti["priority_weight"], ti["max_tries"], ti["pool"], ti["queue"], ti["operator"])
@@ -220,7 +220,7 @@ def test_trigger_creates_task_instances(client: TestClient) -> None:
     assert ti["rendered_fields"] == {} and ti["executor_config"] == "{}"
 
 
-def test_trigger_expands_mapped_tasks(client: TestClient) -> None:
+def test_trigger_expands_mapped_tasks(client: Client) -> None:
     client.post(f"{API}/dags/fan_in/dagRuns", json={"dag_run_id": "m", "logical_date": "2024-04-02T00:00:00Z"})
     keys = list(tis_of(client, "fan_in", "m"))
     # creation order: operators and @task calls as Python evaluates them (arguments first)
@@ -228,7 +228,7 @@ def test_trigger_expands_mapped_tasks(client: TestClient) -> None:
                     ("combine", -1), ("list_files", -1), ("per_file", -1)]
 
 
-def test_trigger_respects_task_start_dates(client: TestClient) -> None:
+def test_trigger_respects_task_start_dates(client: Client) -> None:
     client.post(f"{API}/dags/reports_daily/dagRuns", json={"dag_run_id": "a", "logical_date": "2024-05-01T00:00:00Z"})
     assert list(tis_of(client, "reports_daily", "a")) == [("build", -1)]
     client.post(f"{API}/dags/sales_etl/dagRuns", json={"dag_run_id": "b", "logical_date": "2023-05-01T00:00:00Z"})
@@ -262,7 +262,7 @@ def test_trigger_respects_task_start_dates(client: TestClient) -> None:
     ("broken", {}, 400, "DAG cannot be triggered", "DAG with dag_id: 'broken' has import errors"),
     ("sales_etl", {"dag_run_id": "é" * 300}, None, None, None),
 ])
-def test_trigger_refusals(client: TestClient, dag_id: str, body: dict[str, Any], status: int | None,
+def test_trigger_refusals(client: Client, dag_id: str, body: dict[str, Any], status: int | None,
                           title: str | None, detail: str | None) -> None:
     if status is None:  # unicode and long ids are accepted as they are
         assert client.post(f"{API}/dags/{dag_id}/dagRuns", json=body).json()["dag_run_id"] == "é" * 300
@@ -271,13 +271,13 @@ def test_trigger_refusals(client: TestClient, dag_id: str, body: dict[str, Any],
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
 
 
-def test_trigger_writes_an_audit_row_even_when_refused(client: TestClient) -> None:
+def test_trigger_writes_an_audit_row_even_when_refused(client: Client) -> None:
     client.post(f"{API}/dags/nope/dagRuns", json={})
     rows = client.get(f"{API}/eventLogs", params={"order_by": "-event_log_id", "limit": 1}).json()["event_logs"]
     assert (rows[0]["event"], rows[0]["dag_id"], rows[0]["owner"]) == ("dag_run.create", "nope", "admin")
 
 
-def test_viewer_cannot_trigger(make_client: Callable[..., TestClient]) -> None:
+def test_viewer_cannot_trigger(make_client: Callable[..., Client]) -> None:
     viewer = make_client(RUNS, auth=("viewer", "viewer"))
     assert viewer.post(SALES, json={}).status_code == 403
 
@@ -287,14 +287,14 @@ def test_viewer_cannot_trigger(make_client: Callable[..., TestClient]) -> None:
     (b"[]", "[] is not of type 'object'"),
     (b"null", "Request body is not valid JSON"),
 ])
-def test_trigger_malformed_bodies(client: TestClient, content: bytes, detail: str) -> None:
+def test_trigger_malformed_bodies(client: Client, content: bytes, detail: str) -> None:
     problem = unchanged(client, "POST", SALES, content=content, headers={"content-type": "application/json"})
     assert problem["detail"] == detail
 
 
 # --- state, note, clear, delete ------------------------------------------------------------------------
 
-def test_mark_success(client: TestClient) -> None:
+def test_mark_success(client: Client) -> None:
     body = client.patch(f"{SALES}/{MANUAL}", json={"state": "success"}).json()
     assert body["state"] == "success" and body["end_date"] == "2024-04-01T12:00:00.123456+00:00"
     assert body["start_date"] == "2024-03-03T10:00:02+00:00"
@@ -307,14 +307,14 @@ def test_mark_success(client: TestClient) -> None:
     assert tis[("notify", -1)]["try_number"] == 2  # a deferred try is counted back
 
 
-def test_mark_failed(client: TestClient) -> None:
+def test_mark_failed(client: Client) -> None:
     client.patch(f"{SALES}/{MANUAL}", json={"state": "failed"})
     states = {key[0]: ti["state"] for key, ti in tis_of(client, "sales_etl", MANUAL).items()}
     assert states == {"extract": "failed", "transform": "skipped", "load": "skipped", "audit": None,
                       "notify": "failed"}
 
 
-def test_mark_queued_only_stamps_the_end_date(client: TestClient) -> None:
+def test_mark_queued_only_stamps_the_end_date(client: Client) -> None:
     before = tis_of(client, "sales_etl", FIRST)
     body = client.patch(f"{SALES}/{FIRST}", json={"state": "queued"}).json()
     assert body["state"] == "queued" and body["end_date"] == "2024-04-01T12:00:00.123456+00:00"
@@ -333,18 +333,18 @@ def test_mark_queued_only_stamps_the_end_date(client: TestClient) -> None:
      "{'note': ['Longer than maximum length 1000.']}"),
     (f"{SALES}/nope/setNote", {"note": "x"}, 404, "Dag Run id nope not found in dag sales_etl", None),
 ])
-def test_patch_refusals(client: TestClient, url: str, body: dict[str, Any], status: int, title: str,
+def test_patch_refusals(client: Client, url: str, body: dict[str, Any], status: int, title: str,
                         detail: str | None) -> None:
     problem = unchanged(client, "PATCH", url, json=body)
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
 
 
-def test_set_note(client: TestClient) -> None:
+def test_set_note(client: Client) -> None:
     assert client.patch(f"{SALES}/{FIRST}/setNote", json={"note": "ça va ✓"}).json()["note"] == "ça va ✓"
     assert client.get(f"{SALES}/{FIRST}").json()["note"] == "ça va ✓"
 
 
-def test_clear_dry_run_lists_every_task_instance(client: TestClient) -> None:
+def test_clear_dry_run_lists_every_task_instance(client: Client) -> None:
     before = business_state(client)
     for body in ({}, {"dry_run": True}):
         answer = client.post(f"{SALES}/{FIRST}/clear", json=body).json()
@@ -355,7 +355,7 @@ def test_clear_dry_run_lists_every_task_instance(client: TestClient) -> None:
     assert business_state(client) == before
 
 
-def test_clear_for_real(client: TestClient) -> None:
+def test_clear_for_real(client: Client) -> None:
     body = client.post(f"{SALES}/{FIRST}/clear", json={"dry_run": False}).json()
     assert (body["state"], body["start_date"], body["end_date"]) == ("queued", None, None)
     tis = tis_of(client, "sales_etl", FIRST)
@@ -364,19 +364,19 @@ def test_clear_for_real(client: TestClient) -> None:
     assert extract["max_tries"] == 3 and extract["start_date"] == "2024-03-02T06:00:10+00:00"
 
 
-def test_clear_restarts_running_task_instances(client: TestClient) -> None:
+def test_clear_restarts_running_task_instances(client: Client) -> None:
     client.post(f"{SALES}/{MANUAL}/clear", json={"dry_run": False})
     assert tis_of(client, "sales_etl", MANUAL)[("extract", -1)]["state"] == "restarting"
 
 
-def test_clear_404_has_three_spaces(client: TestClient) -> None:
+def test_clear_404_has_three_spaces(client: Client) -> None:
     problem = unchanged(client, "POST", f"{SALES}/nope/clear", json={"dry_run": True})
     assert problem["title"] == "Dag Run id nope not found in dag   sales_etl"
 
 
-def test_delete_cascades(client: TestClient) -> None:
+def test_delete_cascades(client: Client) -> None:
     assert client.delete(f"{SALES}/{FIRST}").status_code == 204
-    state = client.app.store.state  # type: ignore[attr-defined]
+    state = client.app.store.state
     assert ("sales_etl", FIRST) not in state.dag_runs and ("sales_etl", FIRST) not in state.tis_by_run
     assert not [key for key in state.task_instances if key[1] == FIRST]
     assert not [key for key in state.xcoms if key[1] == FIRST] and not [k for k in state.logs if k[1] == FIRST]
@@ -386,13 +386,13 @@ def test_delete_cascades(client: TestClient) -> None:
         "Not Found", f"DAGRun with DAG ID: 'sales_etl' and DagRun ID: '{FIRST}' not found")
 
 
-def test_delete_then_trigger_again(client: TestClient) -> None:
+def test_delete_then_trigger_again(client: Client) -> None:
     client.delete(f"{SALES}/{MANUAL}")
     again = client.post(SALES, json={"dag_run_id": MANUAL, "logical_date": "2024-03-03T10:00:00+00:00"})
     assert again.status_code == 200 and len(tis_of(client, "sales_etl", MANUAL)) == 5
 
 
-def test_upstream_dataset_events(client: TestClient) -> None:
+def test_upstream_dataset_events(client: Client) -> None:
     url = f"{API}/dags/reports_daily/dagRuns/dataset_triggered__2024-03-01T06:20:00+00:00/upstreamDatasetEvents"
     body = client.get(url).json()
     assert body["total_entries"] == 1 and body["dataset_events"][0]["source_dag_id"] == "sales_etl"

@@ -16,7 +16,7 @@ from mockflow.fixtureset.export import export_state
 from mockflow.fixtureset.load import check_fixture_sets
 from mockflow.store.dags import file_token, fileloc_of_token, like_matcher
 from mockflow.store.state import State
-from tests.conftest import FIXTURES, build_app
+from tests.conftest import FIXTURES, Client, build_app
 
 DAGS_BASIC = FIXTURES / "dags_basic"
 DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
@@ -26,25 +26,25 @@ RECORDED_TOKEN = ".eJzTz8_XL0pMzi9KSS0qBgAvWwVY.recorded-by-a-real-server"  # et
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     return make_client(DAGS_BASIC)
 
 
 @pytest.fixture
-def as_user(make_client: Callable[..., TestClient]) -> Callable[[str], TestClient]:
-    def make(username: str) -> TestClient:
+def as_user(make_client: Callable[..., Client]) -> Callable[[str], TestClient]:
+    def make(username: str) -> Client:
         return make_client(DAGS_BASIC, auth=(username, username))
 
     return make
 
 
-def state_of(client: TestClient) -> State:
-    return client.app.store.state  # type: ignore[attr-defined,no-any-return]
+def state_of(client: Client) -> State:
+    return client.app.store.state
 
 
-def snapshot(client: TestClient) -> State:
+def snapshot(client: Client) -> State:
     """The store, minus the login counters every authenticated call moves."""
-    return dataclasses.replace(client.app.store.snapshot(), users={})  # type: ignore[attr-defined,no-any-return]
+    return dataclasses.replace(client.app.store.snapshot(), users={})
 
 
 def ids(body: dict[str, Any]) -> list[str]:
@@ -91,14 +91,14 @@ ETL_ORDERS: dict[str, Any] = {
 }
 
 
-def test_get_dag_returns_the_full_dag_object(client: TestClient) -> None:
+def test_get_dag_returns_the_full_dag_object(client: Client) -> None:
     response = client.get("/api/v1/dags/etl_orders")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert response.json() == ETL_ORDERS
 
 
-def test_fields_a_fixture_leaves_out_get_the_real_servers_defaults(client: TestClient) -> None:
+def test_fields_a_fixture_leaves_out_get_the_real_servers_defaults(client: Client) -> None:
     body = client.get("/api/v1/dags/crm_sync_full").json()
     assert body["file_token"] == file_token("/opt/airflow/dags/crm/crm_sync.py")
     assert {key: body[key] for key in ("default_view", "has_task_concurrency_limits", "next_dagrun", "last_parsed_time",
@@ -108,7 +108,7 @@ def test_fields_a_fixture_leaves_out_get_the_real_servers_defaults(client: TestC
     assert body["schedule_interval"] == {"__type": "CronExpression", "value": "@weekly"}
 
 
-def test_unscheduled_and_dataset_and_timedelta_schedules(client: TestClient) -> None:
+def test_unscheduled_and_dataset_and_timedelta_schedules(client: Client) -> None:
     assert client.get("/api/v1/dags/CRM_Sync").json()["schedule_interval"] is None
     report = client.get("/api/v1/dags/orders_report").json()
     assert report["schedule_interval"] == {"__type": "CronExpression", "value": "Dataset"}
@@ -117,13 +117,13 @@ def test_unscheduled_and_dataset_and_timedelta_schedules(client: TestClient) -> 
         "__type": "TimeDelta", "days": 1, "seconds": 0, "microseconds": 0}
 
 
-def test_has_import_errors_follows_the_import_errors_of_the_dags_file(client: TestClient) -> None:
+def test_has_import_errors_follows_the_import_errors_of_the_dags_file(client: Client) -> None:
     assert client.get("/api/v1/dags/legacy_import?").json()["has_import_errors"] is True
     state_of(client).import_errors.clear()
     assert client.get("/api/v1/dags/legacy_import").json()["has_import_errors"] is False
 
 
-def test_subdags_are_hidden_from_lists_but_retrievable(client: TestClient) -> None:
+def test_subdags_are_hidden_from_lists_but_retrievable(client: Client) -> None:
     body = client.get("/api/v1/dags/maintenance.sweep").json()
     assert (body["is_subdag"], body["root_dag_id"]) == (True, "maintenance")
     assert "maintenance.sweep" not in ids(client.get("/api/v1/dags", params={"only_active": "false"}).json())
@@ -131,7 +131,7 @@ def test_subdags_are_hidden_from_lists_but_retrievable(client: TestClient) -> No
 
 @pytest.mark.parametrize("path", ["/api/v1/dags/nope", "/api/v1/dags/nope/details", "/api/v1/dags/ETL_ORDERS",
                                   "/api/v1/dags/" + "x" * 300, "/api/v1/dags/%C3%BCnic%C3%B8de"])
-def test_get_dag_and_details_of_a_missing_dag(client: TestClient, path: str) -> None:
+def test_get_dag_and_details_of_a_missing_dag(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
@@ -150,7 +150,7 @@ DETAILS_KEYS = {
 }
 
 
-def test_details_have_the_real_servers_keys_and_values(client: TestClient) -> None:
+def test_details_have_the_real_servers_keys_and_values(client: Client) -> None:
     body = client.get("/api/v1/dags/etl_orders/details").json()
     assert set(body) == DETAILS_KEYS  # root_dag_id, next_dagrun*, timetable_description... are absent
     assert body == {
@@ -170,7 +170,7 @@ def test_details_have_the_real_servers_keys_and_values(client: TestClient) -> No
     }
 
 
-def test_details_defaults_and_pause_state(client: TestClient) -> None:
+def test_details_defaults_and_pause_state(client: Client) -> None:
     body = client.get("/api/v1/dags/legacy_import/details").json()
     assert set(body) == DETAILS_KEYS
     assert {key: body[key] for key in ("catchup", "timezone", "orientation", "params", "dag_run_timeout", "doc_md",
@@ -184,7 +184,7 @@ def test_details_defaults_and_pause_state(client: TestClient) -> None:
 
 # --- get_dags -------------------------------------------------------------------------------------
 
-def test_list_is_active_non_subdags_by_dag_id(client: TestClient) -> None:
+def test_list_is_active_non_subdags_by_dag_id(client: Client) -> None:
     body = client.get("/api/v1/dags").json()
     assert ids(body) == ACTIVE
     assert body["total_entries"] == 6
@@ -218,7 +218,7 @@ def test_list_is_active_non_subdags_by_dag_id(client: TestClient) -> None:
     ({"order_by": "-dag_id"}, ACTIVE),  # declared but ignored
     ({"order_by": "bogus"}, ACTIVE),
 ])
-def test_list_filters(client: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_filters(client: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = client.get("/api/v1/dags", params=params).json()
     assert ids(body) == expected
     assert body["total_entries"] == len(expected)
@@ -232,7 +232,7 @@ def test_list_filters(client: TestClient, params: dict[str, Any], expected: list
     ({"limit": 0}, ACTIVE),  # 0 means the fallback page size
     ({"limit": 5000}, ACTIVE),  # clamped to the maximum
 ])
-def test_list_pagination(client: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_pagination(client: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = client.get("/api/v1/dags", params=params).json()
     assert (ids(body), body["total_entries"]) == (expected, 6)
 
@@ -245,7 +245,7 @@ def test_list_pagination(client: TestClient, params: dict[str, Any], expected: l
     ("limit=ten", bad_request("Wrong type, expected 'integer' for query parameter 'limit'")),
     ("paused=true", bad_request("Extra query parameter(s) paused not in spec", title=None)),
 ])
-def test_list_bad_parameters(client: TestClient, query: str, expected: dict[str, Any]) -> None:
+def test_list_bad_parameters(client: Client, query: str, expected: dict[str, Any]) -> None:
     response = client.get(f"/api/v1/dags?{query}")
     assert (response.status_code, response.json()) == (400, expected)
 
@@ -275,7 +275,7 @@ def test_dag_level_permissions_on_single_dags(as_user: Callable[[str], TestClien
 # --- patch_dag ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("query", ["", "?update_mask=is_paused"])
-def test_patch_dag_pauses_and_unpauses(client: TestClient, query: str) -> None:
+def test_patch_dag_pauses_and_unpauses(client: Client, query: str) -> None:
     response = client.patch(f"/api/v1/dags/etl_orders{query}", json={"is_paused": True})
     assert response.status_code == 200
     assert response.json() == {**ETL_ORDERS, "is_paused": True}
@@ -284,18 +284,18 @@ def test_patch_dag_pauses_and_unpauses(client: TestClient, query: str) -> None:
     assert client.get("/api/v1/dags/etl_orders").json()["is_paused"] is False
 
 
-def test_patch_dag_writes_no_audit_row(client: TestClient) -> None:
+def test_patch_dag_writes_no_audit_row(client: Client) -> None:
     before = dict(state_of(client).event_logs)
     client.patch("/api/v1/dags/etl_orders", json={"is_paused": True})
     assert state_of(client).event_logs == before
 
 
-def test_patch_dag_accepts_null_like_the_real_server(client: TestClient) -> None:
+def test_patch_dag_accepts_null_like_the_real_server(client: Client) -> None:
     assert client.patch("/api/v1/dags/etl_orders", json={"is_paused": None}).json()["is_paused"] is None
     assert client.get("/api/v1/dags/etl_orders").json()["is_paused"] is None
 
 
-def test_patch_of_a_subdag_and_of_an_inactive_dag(client: TestClient) -> None:
+def test_patch_of_a_subdag_and_of_an_inactive_dag(client: Client) -> None:
     assert client.patch("/api/v1/dags/maintenance.sweep", json={"is_paused": False}).json()["is_paused"] is False
     assert client.patch("/api/v1/dags/legacy_import", json={"is_paused": False}).json()["is_paused"] is False
 
@@ -328,7 +328,7 @@ PATCH_ERRORS = [
 
 
 @pytest.mark.parametrize(("dag_id", "query", "body", "status", "expected"), PATCH_ERRORS)
-def test_patch_dag_errors_change_nothing(client: TestClient, dag_id: str, query: str, body: Any, status: int,
+def test_patch_dag_errors_change_nothing(client: Client, dag_id: str, query: str, body: Any, status: int,
                                          expected: dict[str, Any]) -> None:
     before = snapshot(client)
     response = client.patch(f"/api/v1/dags/{dag_id}?{query}", json=body)
@@ -342,7 +342,7 @@ def test_patch_dag_errors_change_nothing(client: TestClient, dag_id: str, query:
     (b"[]", "[] is not of type 'object'"),
     (b"", "None is not of type 'object'"),
 ])
-def test_patch_dag_malformed_bodies(client: TestClient, content: bytes, detail: str) -> None:
+def test_patch_dag_malformed_bodies(client: Client, content: bytes, detail: str) -> None:
     before = snapshot(client)
     response = client.patch("/api/v1/dags/etl_orders", content=content, headers={"content-type": "application/json"})
     assert (response.status_code, response.json()) == (400, bad_request(detail))
@@ -363,11 +363,11 @@ def test_patch_dag_permissions(as_user: Callable[[str], TestClient], user: str, 
 
 # --- patch_dags -----------------------------------------------------------------------------------
 
-def paused(client: TestClient) -> dict[str, bool | None]:
+def paused(client: Client) -> dict[str, bool | None]:
     return {dag_id: dag.is_paused for dag_id, dag in state_of(client).dags.items()}
 
 
-def test_patch_dags_tilde_changes_every_active_dag(client: TestClient) -> None:
+def test_patch_dags_tilde_changes_every_active_dag(client: Client) -> None:
     before = paused(client)
     body = client.patch("/api/v1/dags?dag_id_pattern=~", json={"is_paused": True}).json()
     assert (ids(body), body["total_entries"]) == (ACTIVE, 6)
@@ -381,7 +381,7 @@ def test_patch_dags_tilde_changes_every_active_dag(client: TestClient) -> None:
     assert paused(client)["maintenance.sweep"] is True
 
 
-def test_patch_dags_changes_only_the_answered_page(client: TestClient) -> None:
+def test_patch_dags_changes_only_the_answered_page(client: Client) -> None:
     body = client.patch("/api/v1/dags?dag_id_pattern=%25&limit=2&offset=1&update_mask=is_paused",
                         json={"is_paused": False}).json()
     assert (ids(body), body["total_entries"]) == (["crm_sync_full", "etl_orders"], 6)
@@ -397,7 +397,7 @@ def test_patch_dags_changes_only_the_answered_page(client: TestClient) -> None:
     ("dag_id_pattern=", ACTIVE),
     ("dag_id_pattern=zzz", []),  # an empty page, never a 404
 ])
-def test_patch_dags_filters(client: TestClient, query: str, expected: list[str]) -> None:
+def test_patch_dags_filters(client: Client, query: str, expected: list[str]) -> None:
     response = client.patch(f"/api/v1/dags?{query}", json={"is_paused": False})
     assert response.status_code == 200
     assert ids(response.json()) == expected
@@ -425,7 +425,7 @@ def test_patch_dags_changes_only_editable_dags(as_user: Callable[[str], TestClie
     ("dag_id_pattern=~&order_by=dag_id", {"is_paused": True},
      bad_request("Extra query parameter(s) order_by not in spec", title=None)),
 ])
-def test_patch_dags_errors_change_nothing(client: TestClient, query: str, body: Any, expected: dict[str, Any]) -> None:
+def test_patch_dags_errors_change_nothing(client: Client, query: str, body: Any, expected: dict[str, Any]) -> None:
     before = snapshot(client)
     response = client.patch(f"/api/v1/dags?{query}", json=body)
     assert (response.status_code, response.json()) == (400, expected)
@@ -442,7 +442,7 @@ def test_patch_dags_as_viewer_is_forbidden(as_user: Callable[[str], TestClient])
 
 # --- delete_dag -----------------------------------------------------------------------------------
 
-def test_delete_dag_cascades_but_keeps_audit_logs_and_datasets(client: TestClient) -> None:
+def test_delete_dag_cascades_but_keeps_audit_logs_and_datasets(client: Client) -> None:
     state = state_of(client)
     event_logs, events = dict(state.event_logs), set(state.dataset_events)
     response = client.delete("/api/v1/dags/etl_orders")
@@ -460,26 +460,26 @@ def test_delete_dag_cascades_but_keeps_audit_logs_and_datasets(client: TestClien
     assert client.delete("/api/v1/dags/etl_orders").status_code == 404
 
 
-def test_delete_dag_drops_the_runs_its_dataset_events_created(client: TestClient) -> None:
+def test_delete_dag_drops_the_runs_its_dataset_events_created(client: Client) -> None:
     assert client.delete("/api/v1/dags/orders_report").status_code == 204
     state = state_of(client)
     assert state.dataset_events[1].created_dagruns == []
     assert all("orders_report" not in dataset.consuming_dags for dataset in state.datasets.values())
 
 
-def test_delete_dag_removes_the_import_errors_of_its_file(client: TestClient) -> None:
+def test_delete_dag_removes_the_import_errors_of_its_file(client: Client) -> None:
     assert client.delete("/api/v1/dags/legacy_import").status_code == 204
     assert state_of(client).import_errors == {}
 
 
-def test_delete_dag_takes_its_subdags_along(client: TestClient) -> None:
+def test_delete_dag_takes_its_subdags_along(client: Client) -> None:
     assert client.delete("/api/v1/dags/maintenance").status_code == 204
     state = state_of(client)
     assert not [dag_id for dag_id in state.dags if dag_id.startswith("maintenance")]
     assert not [key for key in state.task_instances if key[0].startswith("maintenance")]
 
 
-def test_deleting_a_subdag_deletes_the_parents_subdag_operator_instances(client: TestClient) -> None:
+def test_deleting_a_subdag_deletes_the_parents_subdag_operator_instances(client: Client) -> None:
     assert client.delete("/api/v1/dags/maintenance.sweep").status_code == 204
     state = state_of(client)
     assert "maintenance" in state.dags
@@ -489,7 +489,7 @@ def test_deleting_a_subdag_deletes_the_parents_subdag_operator_instances(client:
     assert not [key for key in state.logs if key[0] == "maintenance"]
 
 
-def test_the_source_of_a_file_outlives_one_of_its_dags(client: TestClient) -> None:
+def test_the_source_of_a_file_outlives_one_of_its_dags(client: Client) -> None:
     token = file_token("/opt/airflow/dags/crm/crm_sync.py")
     assert client.delete("/api/v1/dags/CRM_Sync").status_code == 204
     response = client.get(f"/api/v1/dagSources/{token}", headers={"Accept": "text/plain"})
@@ -498,7 +498,7 @@ def test_the_source_of_a_file_outlives_one_of_its_dags(client: TestClient) -> No
     assert client.get(f"/api/v1/dagSources/{token}", headers={"Accept": "text/plain"}).status_code == 404
 
 
-def test_delete_dag_refuses_while_a_task_instance_runs(client: TestClient) -> None:
+def test_delete_dag_refuses_while_a_task_instance_runs(client: Client) -> None:
     before = snapshot(client)
     response = client.delete("/api/v1/dags/fan_out")
     assert (response.status_code, response.json()) == (
@@ -524,7 +524,7 @@ def test_delete_dag_errors_change_nothing(as_user: Callable[[str], TestClient], 
     assert snapshot(client) == before
 
 
-def test_delete_dag_without_credentials(client: TestClient) -> None:
+def test_delete_dag_without_credentials(client: Client) -> None:
     client.auth = None
     assert client.delete("/api/v1/dags/etl_orders").status_code == 401
     assert "etl_orders" in state_of(client).dags
@@ -550,7 +550,7 @@ def task_ids(body: dict[str, Any]) -> list[str]:
     return [task["task_id"] for task in body["tasks"]]
 
 
-def test_tasks_by_task_id_with_float_counts(client: TestClient) -> None:
+def test_tasks_by_task_id_with_float_counts(client: Client) -> None:
     body = client.get("/api/v1/dags/etl_orders/tasks").json()
     assert (task_ids(body), body["total_entries"]) == (["extract", "load", "transform"], 3)
     assert body["tasks"][0] == EXTRACT
@@ -559,7 +559,7 @@ def test_tasks_by_task_id_with_float_counts(client: TestClient) -> None:
     assert "sub_dag" not in body["tasks"][0]
 
 
-def test_a_task_given_briefly_gets_the_defaults(client: TestClient) -> None:
+def test_a_task_given_briefly_gets_the_defaults(client: Client) -> None:
     body = client.get("/api/v1/dags/orders_report/tasks/build_report").json()
     assert body == {
         "class_ref": {"class_name": "PythonOperator", "module_path": "airflow.operators.python"},
@@ -574,7 +574,7 @@ def test_a_task_given_briefly_gets_the_defaults(client: TestClient) -> None:
     }
 
 
-def test_mapped_and_decorated_tasks(client: TestClient) -> None:
+def test_mapped_and_decorated_tasks(client: Client) -> None:
     body = client.get("/api/v1/dags/fan_out/tasks").json()
     assert [(task["task_id"], task["is_mapped"], task["operator_name"]) for task in body["tasks"]] == [
         ("list_files", False, "@task"), ("process_file", True, "@task"), ("summarize", False, "@task")]
@@ -592,7 +592,7 @@ def test_mapped_and_decorated_tasks(client: TestClient) -> None:
     ("label", ["extract", "load", "transform"]),
     ("--task_id", ["transform", "load", "extract"]),  # every leading dash is stripped
 ])
-def test_tasks_order_by_any_task_attribute(client: TestClient, order_by: str, expected: list[str]) -> None:
+def test_tasks_order_by_any_task_attribute(client: Client, order_by: str, expected: list[str]) -> None:
     response = client.get("/api/v1/dags/etl_orders/tasks", params={"order_by": order_by})
     assert response.status_code == 200
     assert task_ids(response.json()) == expected
@@ -607,12 +607,12 @@ def test_tasks_order_by_any_task_attribute(client: TestClient, order_by: str, ex
     ("end_date", "'<' not supported between instances of 'NoneType' and 'NoneType'"),
     ("params", "'<' not supported between instances of 'dict' and 'dict'"),
 ])
-def test_tasks_order_by_errors(client: TestClient, order_by: str, detail: str) -> None:
+def test_tasks_order_by_errors(client: Client, order_by: str, detail: str) -> None:
     response = client.get("/api/v1/dags/etl_orders/tasks", params={"order_by": order_by})
     assert (response.status_code, response.json()) == (400, bad_request(detail))
 
 
-def test_tasks_of_a_dag_without_tasks_sort_by_anything(client: TestClient) -> None:
+def test_tasks_of_a_dag_without_tasks_sort_by_anything(client: Client) -> None:
     body = client.get("/api/v1/dags/legacy_import/tasks?order_by=nope").json()
     assert body == {"tasks": [], "total_entries": 0}
 
@@ -625,17 +625,17 @@ def test_tasks_of_a_dag_without_tasks_sort_by_anything(client: TestClient) -> No
     ("/api/v1/dags/etl_orders/tasks", "limit=1", 400,
      bad_request("Extra query parameter(s) limit not in spec", title=None)),
 ])
-def test_task_errors(client: TestClient, path: str, query: str, status: int, expected: dict[str, Any]) -> None:
+def test_task_errors(client: Client, path: str, query: str, status: int, expected: dict[str, Any]) -> None:
     response = client.get(f"{path}?{query}")
     assert (response.status_code, response.json()) == (status, expected)
 
 
-def test_get_task_and_a_subdags_task(client: TestClient) -> None:
+def test_get_task_and_a_subdags_task(client: Client) -> None:
     assert client.get("/api/v1/dags/etl_orders/tasks/extract").json() == EXTRACT
     assert client.get("/api/v1/dags/maintenance.sweep/tasks/vacuum").json()["task_id"] == "vacuum"
 
 
-def test_task_endpoints_need_task_instance_read(make_client: Callable[..., TestClient]) -> None:
+def test_task_endpoints_need_task_instance_read(make_client: Callable[..., Client]) -> None:
     client = make_client(DAGS_BASIC)
     role = state_of(client).roles["OrdersTeam"]
     role.permissions = [grant for grant in role.permissions if grant[1] != "Task Instances"]
@@ -649,7 +649,7 @@ def test_task_endpoints_need_task_instance_read(make_client: Callable[..., TestC
 ORDERS_SOURCE_START = "from airflow import DAG, Dataset\n"
 
 
-def token_of(client: TestClient, dag_id: str) -> str:
+def token_of(client: Client, dag_id: str) -> str:
     token: str = client.get(f"/api/v1/dags/{dag_id}").json()["file_token"]
     return token
 
@@ -662,7 +662,7 @@ def token_of(client: TestClient, dag_id: str) -> str:
     ("application/json, text/plain;q=0.5", "application/json"),
     ("application/json;q=0.4, text/plain;q=0.9", "text/plain"),
 ])
-def test_source_by_accept_header(client: TestClient, accept: str, content_type: str) -> None:
+def test_source_by_accept_header(client: Client, accept: str, content_type: str) -> None:
     response = client.get(f"/api/v1/dagSources/{token_of(client, 'etl_orders')}", headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == content_type
@@ -672,7 +672,7 @@ def test_source_by_accept_header(client: TestClient, accept: str, content_type: 
 
 
 @pytest.mark.parametrize("accept", [None, "image/png", "text/html", "application/xml"])
-def test_source_with_an_unacceptable_type(client: TestClient, accept: str | None) -> None:
+def test_source_with_an_unacceptable_type(client: Client, accept: str | None) -> None:
     headers = {"Accept": accept} if accept else {}
     if accept is None:
         client.headers.pop("accept", None)
@@ -682,14 +682,14 @@ def test_source_with_an_unacceptable_type(client: TestClient, accept: str | None
     assert response.text == "Not Allowed Accept Header"
 
 
-def test_dags_of_one_file_share_its_token_and_source(client: TestClient) -> None:
+def test_dags_of_one_file_share_its_token_and_source(client: Client) -> None:
     token = token_of(client, "CRM_Sync")
     assert token_of(client, "crm_sync_full") == token
     assert client.get(f"/api/v1/dagSources/{token}", headers={"Accept": "text/plain"}).text.startswith(
         "from airflow.decorators import dag, task")
 
 
-def test_a_token_recorded_on_a_real_server_keeps_working(client: TestClient) -> None:
+def test_a_token_recorded_on_a_real_server_keeps_working(client: Client) -> None:
     response = client.get(f"/api/v1/dagSources/{RECORDED_TOKEN}", headers={"Accept": "text/plain"})
     assert (response.status_code, response.text.startswith(ORDERS_SOURCE_START)) == (200, True)
 
@@ -706,7 +706,7 @@ def test_a_token_recorded_on_a_real_server_keeps_working(client: TestClient) -> 
     "ünïcødé",
     "x" * 2000,
 ])
-def test_source_of_a_bad_token(client: TestClient, token: str) -> None:
+def test_source_of_a_bad_token(client: Client, token: str) -> None:
     response = client.get(f"/api/v1/dagSources/{token}", headers={"Accept": "image/png"})  # 404 beats 406
     assert (response.status_code, response.json()) == (404, problem(404, "NotFound", "Dag source not found", None))
 
@@ -718,7 +718,7 @@ def test_source_permissions(as_user: Callable[[str], TestClient], user: str, sta
     assert response.status_code == status
 
 
-def test_source_without_credentials(client: TestClient) -> None:
+def test_source_without_credentials(client: Client) -> None:
     client.auth = None
     assert client.get(f"/api/v1/dagSources/{file_token(ORDERS_FILE)}", headers={"Accept": "*/*"}).status_code == 401
 

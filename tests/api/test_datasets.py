@@ -7,11 +7,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.fixtureset.loaders import load_dataset_events, load_datasets
 from mockflow.store.state import State
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, Client
 
 DAGS_BASIC = FIXTURES / "dags_basic"
 DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
@@ -21,12 +20,12 @@ KPI = "postgres://analytics/public/kpi_daily"
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     return make_client(DAGS_BASIC)
 
 
-def state_of(client: TestClient) -> State:
-    return client.app.store.state  # type: ignore[attr-defined,no-any-return]
+def state_of(client: Client) -> State:
+    return client.app.store.state
 
 
 def uris(body: dict[str, Any]) -> list[str]:
@@ -53,7 +52,7 @@ ORDERS_DATASET: dict[str, Any] = {
 
 # --- get_datasets ---------------------------------------------------------------------------------
 
-def test_list_in_id_order_with_references_from_both_sides(client: TestClient) -> None:
+def test_list_in_id_order_with_references_from_both_sides(client: Client) -> None:
     response = client.get("/api/v1/datasets")
     assert response.status_code == 200
     body = response.json()
@@ -69,7 +68,7 @@ def test_list_in_id_order_with_references_from_both_sides(client: TestClient) ->
                                    "producing_tasks": []}
 
 
-def test_the_dags_see_the_references_datasets_declare(client: TestClient) -> None:
+def test_the_dags_see_the_references_datasets_declare(client: Client) -> None:
     state = state_of(client)
     assert state.dags["orders_report"].dataset_triggers == [ORDERS, CUSTOMERS]
     assert state.dags["CRM_Sync"].tasks["export_customers"].outlets == [CUSTOMERS]
@@ -83,12 +82,12 @@ def test_the_dags_see_the_references_datasets_declare(client: TestClient) -> Non
     ("created_at", [ORDERS, CUSTOMERS, KPI]),
     ("-updated_at", [ORDERS, CUSTOMERS, KPI]),
 ])
-def test_list_ordering(client: TestClient, order_by: str, expected: list[str]) -> None:
+def test_list_ordering(client: Client, order_by: str, expected: list[str]) -> None:
     assert uris(client.get("/api/v1/datasets", params={"order_by": order_by}).json()) == expected
 
 
 @pytest.mark.parametrize("order_by", ["nope", "", "extra", "-consuming_dags"])
-def test_list_bad_ordering(client: TestClient, order_by: str) -> None:
+def test_list_bad_ordering(client: Client, order_by: str) -> None:
     response = client.get("/api/v1/datasets", params={"order_by": order_by})
     name = order_by.removeprefix("-")
     assert (response.status_code, response.json()) == (
@@ -103,7 +102,7 @@ def test_list_bad_ordering(client: TestClient, order_by: str) -> None:
     ("nothing", []),
     ("", [ORDERS, CUSTOMERS, KPI]),
 ])
-def test_uri_pattern_leaves_the_total_alone(client: TestClient, pattern: str, expected: list[str]) -> None:
+def test_uri_pattern_leaves_the_total_alone(client: Client, pattern: str, expected: list[str]) -> None:
     body = client.get("/api/v1/datasets", params={"uri_pattern": pattern}).json()
     assert (uris(body), body["total_entries"]) == (expected, 3)  # the real server counts every dataset
 
@@ -114,7 +113,7 @@ def test_uri_pattern_leaves_the_total_alone(client: TestClient, pattern: str, ex
     ({"offset": 3}, []),
     ({"limit": 0}, [ORDERS, CUSTOMERS, KPI]),
 ])
-def test_list_pagination(client: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_pagination(client: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = client.get("/api/v1/datasets", params=params).json()
     assert (uris(body), body["total_entries"]) == (expected, 3)
 
@@ -123,7 +122,7 @@ def test_list_pagination(client: TestClient, params: dict[str, Any], expected: l
     ("limit=x", "Wrong type, expected 'integer' for query parameter 'limit'"),
     ("dag_id=x", None),
 ])
-def test_list_bad_parameters(client: TestClient, query: str, detail: str | None) -> None:
+def test_list_bad_parameters(client: Client, query: str, detail: str | None) -> None:
     response = client.get(f"/api/v1/datasets?{query}")
     assert response.status_code == 400
     if detail:
@@ -133,21 +132,21 @@ def test_list_bad_parameters(client: TestClient, query: str, detail: str | None)
 # --- get_dataset ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", [ORDERS, quote(ORDERS, safe=""), quote(ORDERS, safe=":")])
-def test_get_by_raw_or_encoded_uri(client: TestClient, path: str) -> None:
+def test_get_by_raw_or_encoded_uri(client: Client, path: str) -> None:
     response = client.get(f"/api/v1/datasets/{path}")
     assert (response.status_code, response.json()) == (200, ORDERS_DATASET)
 
 
 @pytest.mark.parametrize("uri", ["s3://dt_missing", "s3://warehouse/orders", "S3://WAREHOUSE/ORDERS/DAILY.PARQUET",
                                  "ünïcødé://x", "s3://" + "x" * 400])
-def test_get_a_missing_dataset(client: TestClient, uri: str) -> None:
+def test_get_a_missing_dataset(client: Client, uri: str) -> None:
     response = client.get(f"/api/v1/datasets/{quote(uri, safe='')}")
     assert (response.status_code, response.json()) == (404, {
         "status": 404, "type": DOCS + "NotFound", "title": "Dataset not found",
         "detail": f"The Dataset with uri: `{uri}` was not found"})
 
 
-def test_datasets_events_is_the_event_list_not_a_dataset(client: TestClient) -> None:
+def test_datasets_events_is_the_event_list_not_a_dataset(client: Client) -> None:
     assert "dataset_events" in client.get("/api/v1/datasets/events").json()
 
 
@@ -175,7 +174,7 @@ def event_ids(body: dict[str, Any]) -> list[int]:
     return [event["id"] for event in body["dataset_events"]]
 
 
-def test_events_by_timestamp_with_the_runs_they_created(client: TestClient) -> None:
+def test_events_by_timestamp_with_the_runs_they_created(client: Client) -> None:
     body = client.get("/api/v1/datasets/events").json()
     assert (event_ids(body), body["total_entries"]) == ([2, 3, 1], 3)
     assert body["dataset_events"][2] == ORDERS_EVENT
@@ -197,7 +196,7 @@ def test_events_by_timestamp_with_the_runs_they_created(client: TestClient) -> N
     ({"source_map_index": 0}, [2, 3, 1]),
     ({"source_dag_id": ""}, [2, 3, 1]),
 ])
-def test_event_filters(client: TestClient, params: dict[str, Any], expected: list[int]) -> None:
+def test_event_filters(client: Client, params: dict[str, Any], expected: list[int]) -> None:
     body = client.get("/api/v1/datasets/events", params=params).json()
     assert (event_ids(body), body["total_entries"]) == (expected, len(expected))
 
@@ -209,7 +208,7 @@ def test_event_filters(client: TestClient, params: dict[str, Any], expected: lis
     ("-source_run_id", [1, 3, 2]),
     ("source_map_index", [1, 2, 3]),
 ])
-def test_event_ordering(client: TestClient, order_by: str, expected: list[int]) -> None:
+def test_event_ordering(client: Client, order_by: str, expected: list[int]) -> None:
     assert event_ids(client.get("/api/v1/datasets/events", params={"order_by": order_by}).json()) == expected
 
 
@@ -219,12 +218,12 @@ def test_event_ordering(client: TestClient, order_by: str, expected: list[int]) 
     ("dataset_id=abc", "Wrong type, expected 'integer' for query parameter 'dataset_id'"),
     ("source_map_index=x", "Wrong type, expected 'integer' for query parameter 'source_map_index'"),
 ])
-def test_event_bad_parameters(client: TestClient, query: str, detail: str) -> None:
+def test_event_bad_parameters(client: Client, query: str, detail: str) -> None:
     response = client.get(f"/api/v1/datasets/events?{query}")
     assert (response.status_code, response.json()) == (400, bad_request(detail))
 
 
-def test_event_pagination(client: TestClient) -> None:
+def test_event_pagination(client: Client) -> None:
     body = client.get("/api/v1/datasets/events", params={"limit": 1, "offset": 1, "order_by": "-timestamp"}).json()
     assert (event_ids(body), body["total_entries"]) == ([3], 3)
 
@@ -234,7 +233,7 @@ def test_event_pagination(client: TestClient) -> None:
 @pytest.mark.parametrize("path", ["/api/v1/datasets", f"/api/v1/datasets/{quote(ORDERS, safe='')}",
                                   "/api/v1/datasets/events"])
 @pytest.mark.parametrize(("user", "status"), [("viewer", 200), ("orders", 200), ("nobody", 403), (None, 401)])
-def test_permissions(make_client: Callable[..., TestClient], path: str, user: str | None, status: int) -> None:
+def test_permissions(make_client: Callable[..., Client], path: str, user: str | None, status: int) -> None:
     client = make_client(DAGS_BASIC, auth=(user, user) if user else None)
     assert client.get(path).status_code == status
 

@@ -4,25 +4,25 @@ import errors, DAG warnings, event logs and the permission (action) list."""
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.api.config import NOT_EXPOSED
+from tests.conftest import Client, MakeClient
 
 
-def test_health_reports_a_healthy_scheduler(client: TestClient) -> None:
+def test_health_reports_a_healthy_scheduler(client: Client) -> None:
     body = client.get("/api/v1/health").json()
     assert body["metadatabase"] == {"status": "healthy"}
     assert body["scheduler"]["status"] == "healthy"
     assert body["scheduler"]["latest_scheduler_heartbeat"].endswith("+00:00")
 
 
-def test_version_is_the_mocked_airflow(client: TestClient) -> None:
+def test_version_is_the_mocked_airflow(client: Client) -> None:
     assert client.get("/api/v1/version").json() == {
         "version": "2.5.3", "git_version": ".release:2.5.3+cb842dd8aa8749b4d0a474c6e2fda11505d9ba99"}
 
 
 @pytest.mark.parametrize("accept", [None, "text/html", "application/xml"])
-def test_config_without_an_acceptable_type_is_406_with_empty_body(client: TestClient, accept: str | None) -> None:
+def test_config_without_an_acceptable_type_is_406_with_empty_body(client: Client, accept: str | None) -> None:
     headers = {"accept": accept} if accept else {"accept": ""}
     response = client.get("/api/v1/config", headers=headers)
     assert response.status_code == 406
@@ -30,13 +30,13 @@ def test_config_without_an_acceptable_type_is_406_with_empty_body(client: TestCl
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/plain", "*/*"])
-def test_config_not_exposed_is_403_with_detail(client: TestClient, accept: str) -> None:
+def test_config_not_exposed_is_403_with_detail(client: Client, accept: str) -> None:
     response = client.get("/api/v1/config", headers={"accept": accept})
     assert response.status_code == 403
     assert response.json()["detail"] == NOT_EXPOSED
 
 
-def test_config_as_json_when_exposed(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_config_as_json_when_exposed(make_client: MakeClient) -> None:
     body = make_client(expose_config=True).get("/api/v1/config", headers={"accept": "application/json"}).json()
     names = [section["name"] for section in body["sections"]]
     assert "core" in names and "webserver" in names
@@ -44,7 +44,7 @@ def test_config_as_json_when_exposed(make_client) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.parametrize("accept", ["text/plain", "*/*", "text/*"])
-def test_config_as_text_when_exposed(make_client, accept: str) -> None:  # type: ignore[no-untyped-def]
+def test_config_as_text_when_exposed(make_client: MakeClient, accept: str) -> None:
     response = make_client(expose_config=True).get("/api/v1/config", headers={"accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -53,24 +53,24 @@ def test_config_as_text_when_exposed(make_client, accept: str) -> None:  # type:
 
 
 @pytest.mark.parametrize("user", ["viewer", "user", "public"])
-def test_config_needs_configurations_read(make_client, user: str) -> None:  # type: ignore[no-untyped-def]
+def test_config_needs_configurations_read(make_client: MakeClient, user: str) -> None:
     response = make_client(auth=(user, user)).get("/api/v1/config", headers={"accept": "application/json"})
     assert response.status_code == 403
     assert response.json()["detail"] is None
 
 
-def test_config_is_readable_by_op(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_config_is_readable_by_op(make_client: MakeClient) -> None:
     assert make_client(auth=("op", "op"), expose_config=True).get(
         "/api/v1/config", headers={"accept": "application/json"}).status_code == 200
 
 
-def test_plugins_are_paged(client: TestClient) -> None:
+def test_plugins_are_paged(client: Client) -> None:
     body = client.get("/api/v1/plugins", params={"limit": 1, "offset": 1}).json()
     assert body["total_entries"] == 2
     assert [p["name"] for p in body["plugins"]] == ["lineage_plugin"]
 
 
-def test_providers_are_not_paged_and_need_op(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_providers_are_not_paged_and_need_op(make_client: MakeClient) -> None:
     body = make_client(auth=("op", "op")).get("/api/v1/providers").json()
     assert body["total_entries"] == 2
     assert {p["package_name"] for p in body["providers"]} == {
@@ -78,7 +78,7 @@ def test_providers_are_not_paged_and_need_op(make_client) -> None:  # type: igno
     assert make_client(auth=("viewer", "viewer")).get("/api/v1/providers").status_code == 403
 
 
-def test_import_errors_list_and_order(client: TestClient) -> None:
+def test_import_errors_list_and_order(client: Client) -> None:
     body = client.get("/api/v1/importErrors").json()
     assert body["total_entries"] == 2
     assert [e["import_error_id"] for e in body["import_errors"]] == [1, 2]
@@ -88,7 +88,7 @@ def test_import_errors_list_and_order(client: TestClient) -> None:
     assert [e["import_error_id"] for e in by_time] == [2, 1]
 
 
-def test_import_error_by_id_and_its_404(client: TestClient) -> None:
+def test_import_error_by_id_and_its_404(client: Client) -> None:
     assert client.get("/api/v1/importErrors/1").json()["filename"] == "/opt/airflow/dags/broken_etl.py"
     missing = client.get("/api/v1/importErrors/999")
     assert missing.status_code == 404
@@ -97,14 +97,14 @@ def test_import_error_by_id_and_its_404(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("endpoint", ["/api/v1/importErrors", "/api/v1/eventLogs", "/api/v1/dagWarnings"])
-def test_ordering_by_an_unknown_attribute_is_400(client: TestClient, endpoint: str) -> None:
+def test_ordering_by_an_unknown_attribute_is_400(client: Client, endpoint: str) -> None:
     response = client.get(endpoint, params={"order_by": "nope"})
     assert response.status_code == 400
     assert response.json()["detail"] == (
         "Ordering with 'nope' is disallowed or the attribute does not exist on the model")
 
 
-def test_dag_warnings_filter_and_default_order(client: TestClient) -> None:
+def test_dag_warnings_filter_and_default_order(client: Client) -> None:
     body = client.get("/api/v1/dagWarnings").json()
     assert [w["dag_id"] for w in body["dag_warnings"]] == ["ml_train", "sales_daily"]  # by timestamp
     only = client.get("/api/v1/dagWarnings", params={"dag_id": "sales_daily"}).json()
@@ -112,7 +112,7 @@ def test_dag_warnings_filter_and_default_order(client: TestClient) -> None:
     assert client.get("/api/v1/dagWarnings", params={"warning_type": "other"}).json()["total_entries"] == 0
 
 
-def test_event_logs_list_get_and_404(client: TestClient) -> None:
+def test_event_logs_list_get_and_404(client: Client) -> None:
     body = client.get("/api/v1/eventLogs", params={"order_by": "-when"}).json()
     assert [row["event_log_id"] for row in body["event_logs"]] == [2, 1, 3]
     row = client.get("/api/v1/eventLogs/3").json()
@@ -124,16 +124,16 @@ def test_event_logs_list_get_and_404(client: TestClient) -> None:
     assert missing.json()["detail"] is None
 
 
-def test_limit_zero_means_the_fallback_and_big_limits_are_clamped(client: TestClient) -> None:
+def test_limit_zero_means_the_fallback_and_big_limits_are_clamped(client: Client) -> None:
     assert len(client.get("/api/v1/permissions", params={"limit": 0}).json()["actions"]) == 16
     assert len(client.get("/api/v1/permissions", params={"limit": 5000}).json()["actions"]) == 16
 
 
-def test_permissions_list_actions_in_storage_order(client: TestClient) -> None:
+def test_permissions_list_actions_in_storage_order(client: Client) -> None:
     body = client.get("/api/v1/permissions", params={"limit": 5, "offset": 5}).json()
     assert body["total_entries"] == 16
     assert [a["name"] for a in body["actions"]] == ["clear", "set_failed", "set_retry", "set_running", "set_skipped"]
 
 
-def test_permissions_need_admin(make_client) -> None:  # type: ignore[no-untyped-def]
+def test_permissions_need_admin(make_client: MakeClient) -> None:
     assert make_client(auth=("op", "op")).get("/api/v1/permissions").status_code == 403

@@ -8,10 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
 
 from mockflow.store.records import TaskInstance
-from tests.conftest import FIXTURES, MINIMAL
+from tests.conftest import FIXTURES, MINIMAL, Client
 
 PVC = FIXTURES / "pvc"
 BAD_REQUEST = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/BadRequest"
@@ -19,14 +18,14 @@ SEEDED = ["default_pool", "etl", "gpu", "api_calls"]  # in id order
 
 
 @pytest.fixture
-def pvc(make_client: Callable[..., TestClient]) -> TestClient:
+def pvc(make_client: Callable[..., Client]) -> Client:
     return make_client(MINIMAL, PVC)
 
 
-def pools_table(client: TestClient) -> Any:
+def pools_table(client: Client) -> Any:
     """The tables a refused request must leave alone (a whole snapshot would differ: every
     authenticated call counts a login, and audited calls write their row even when refused)."""
-    state = client.app.store.state  # type: ignore[attr-defined]
+    state = client.app.store.state
     return copy.deepcopy((state.pools, state.last_ids.get("pools"), state.event_logs))
 
 
@@ -34,14 +33,14 @@ def names(body: dict[str, Any]) -> list[str]:
     return [pool["name"] for pool in body["pools"]]
 
 
-def add_ti(client: TestClient, task_id: str, pool: str, state_name: str | None, pool_slots: int = 1) -> None:
-    state = client.app.store.state  # type: ignore[attr-defined]
+def add_ti(client: Client, task_id: str, pool: str, state_name: str | None, pool_slots: int = 1) -> None:
+    state = client.app.store.state
     state.task_instances.insert(TaskInstance("d", "r", task_id, state=state_name, pool=pool, pool_slots=pool_slots))
 
 
 # --- get_pools --------------------------------------------------------------------------------
 
-def test_list_in_id_order_with_the_full_wire_shape(pvc: TestClient) -> None:
+def test_list_in_id_order_with_the_full_wire_shape(pvc: Client) -> None:
     body = pvc.get("/api/v1/pools").json()
     assert names(body) == SEEDED
     assert body["total_entries"] == 4
@@ -59,12 +58,12 @@ def test_list_in_id_order_with_the_full_wire_shape(pvc: TestClient) -> None:
     ("id", SEEDED),
     ("-id", SEEDED[::-1]),
 ])
-def test_list_ordering(pvc: TestClient, order_by: str, expected: list[str]) -> None:
+def test_list_ordering(pvc: Client, order_by: str, expected: list[str]) -> None:
     assert names(pvc.get("/api/v1/pools", params={"order_by": order_by}).json()) == expected
 
 
 @pytest.mark.parametrize("order_by", ["description", "-open_slots", "pool", ""])
-def test_list_ordering_by_an_unknown_column_is_400(pvc: TestClient, order_by: str) -> None:
+def test_list_ordering_by_an_unknown_column_is_400(pvc: Client, order_by: str) -> None:
     response = pvc.get("/api/v1/pools", params={"order_by": order_by})
     assert response.status_code == 400
     column = order_by.lstrip("-")
@@ -80,13 +79,13 @@ def test_list_ordering_by_an_unknown_column_is_400(pvc: TestClient, order_by: st
     ({"offset": 50}, []),
     ({"limit": 0}, SEEDED),  # 0 means the fallback page size
 ])
-def test_list_paging(pvc: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_paging(pvc: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = pvc.get("/api/v1/pools", params=params).json()
     assert names(body) == expected
     assert body["total_entries"] == 4
 
 
-def test_list_limit_is_clamped_to_100(pvc: TestClient) -> None:
+def test_list_limit_is_clamped_to_100(pvc: Client) -> None:
     for i in range(120):
         assert pvc.post("/api/v1/pools", json={"name": f"p{i:03}", "slots": 1}).status_code == 200
     body = pvc.get("/api/v1/pools", params={"limit": 100000}).json()
@@ -99,14 +98,14 @@ def test_list_limit_is_clamped_to_100(pvc: TestClient) -> None:
     ({"limit": "abc"}, "Bad Request", "Wrong type, expected 'integer' for query parameter 'limit'"),
     ({"bogus": 1}, None, "Extra query parameter(s) bogus not in spec"),
 ])
-def test_list_bad_paging_is_400(pvc: TestClient, params: dict[str, Any], title: str | None,
+def test_list_bad_paging_is_400(pvc: Client, params: dict[str, Any], title: str | None,
                                 detail: str | None) -> None:
     response = pvc.get("/api/v1/pools", params=params)
     assert response.status_code == 400
     assert (response.json()["title"], response.json()["detail"]) == (title, detail)
 
 
-def test_list_offset_below_zero_is_400(pvc: TestClient) -> None:
+def test_list_offset_below_zero_is_400(pvc: Client) -> None:
     response = pvc.get("/api/v1/pools", params={"offset": -1})
     assert response.status_code == 400
     assert response.json()["detail"].startswith("-1 is less than the minimum of 0")
@@ -114,7 +113,7 @@ def test_list_offset_below_zero_is_400(pvc: TestClient) -> None:
 
 # --- slot figures -----------------------------------------------------------------------------
 
-def test_slot_figures_are_sums_of_pool_slots_by_state(pvc: TestClient) -> None:
+def test_slot_figures_are_sums_of_pool_slots_by_state(pvc: Client) -> None:
     add_ti(pvc, "a", "etl", "running", pool_slots=2)
     add_ti(pvc, "b", "etl", "queued")
     add_ti(pvc, "c", "etl", "scheduled", pool_slots=3)
@@ -128,28 +127,28 @@ def test_slot_figures_are_sums_of_pool_slots_by_state(pvc: TestClient) -> None:
     assert listed[2]["occupied_slots"] == 1 and listed[2]["open_slots"] == 1
 
 
-def test_slot_figures_are_derived_never_stored(pvc: TestClient) -> None:
+def test_slot_figures_are_derived_never_stored(pvc: Client) -> None:
     add_ti(pvc, "a", "gpu", "running", pool_slots=2)
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 0
-    state = pvc.app.store.state  # type: ignore[attr-defined]
+    state = pvc.app.store.state
     state.task_instances.set_state(state.task_instances[("d", "r", "a", -1)], "success")  # the task finished
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == 2
 
 
-def test_over_subscribed_pool_has_negative_open_slots(pvc: TestClient) -> None:
+def test_over_subscribed_pool_has_negative_open_slots(pvc: Client) -> None:
     add_ti(pvc, "a", "gpu", "queued", pool_slots=5)
     assert pvc.get("/api/v1/pools/gpu").json()["open_slots"] == -3
 
 
 # --- get_pool ---------------------------------------------------------------------------------
 
-def test_get_default_pool(pvc: TestClient) -> None:
+def test_get_default_pool(pvc: Client) -> None:
     body = pvc.get("/api/v1/pools/default_pool").json()
     assert (body["slots"], body["description"]) == (128, "Default pool")
 
 
 @pytest.mark.parametrize("name", ["nope", "ETL", "etl "])
-def test_get_missing_pool_is_404(pvc: TestClient, name: str) -> None:
+def test_get_missing_pool_is_404(pvc: Client, name: str) -> None:
     response = pvc.get(f"/api/v1/pools/{quote(name)}")
     assert response.status_code == 404
     assert response.json()["title"] == "Not Found"
@@ -158,7 +157,7 @@ def test_get_missing_pool_is_404(pvc: TestClient, name: str) -> None:
 
 # --- post_pool --------------------------------------------------------------------------------
 
-def test_post_creates_and_answers_the_pool(pvc: TestClient) -> None:
+def test_post_creates_and_answers_the_pool(pvc: Client) -> None:
     response = pvc.post("/api/v1/pools", json={"name": "reports", "slots": 3, "description": "BI"})
     assert response.status_code == 200
     assert response.json() == {"name": "reports", "slots": 3, "description": "BI", "occupied_slots": 0,
@@ -167,19 +166,19 @@ def test_post_creates_and_answers_the_pool(pvc: TestClient) -> None:
     assert names(pvc.get("/api/v1/pools").json())[-1] == "reports"
 
 
-def test_post_without_description_stores_null_and_writes_no_audit_row(pvc: TestClient) -> None:
-    before = len(pvc.app.store.state.event_logs)  # type: ignore[attr-defined]
+def test_post_without_description_stores_null_and_writes_no_audit_row(pvc: Client) -> None:
+    before = len(pvc.app.store.state.event_logs)
     assert pvc.post("/api/v1/pools", json={"name": "x", "slots": 1}).json()["description"] is None
-    assert len(pvc.app.store.state.event_logs) == before  # type: ignore[attr-defined]
+    assert len(pvc.app.store.state.event_logs) == before
 
 
-def test_post_accepts_negative_slots_other_than_minus_one(pvc: TestClient) -> None:
+def test_post_accepts_negative_slots_other_than_minus_one(pvc: Client) -> None:
     body = pvc.post("/api/v1/pools", json={"name": "neg", "slots": -5}).json()
     assert (body["slots"], body["open_slots"]) == (-5, -5)
 
 
 @pytest.mark.parametrize("name", ["pöol-✓", "a" * 256, "with space", "日本"])
-def test_post_unicode_and_long_names_round_trip(pvc: TestClient, name: str) -> None:
+def test_post_unicode_and_long_names_round_trip(pvc: Client, name: str) -> None:
     assert pvc.post("/api/v1/pools", json={"name": name, "slots": 2}).status_code == 200
     assert pvc.get(f"/api/v1/pools/{quote(name)}").json()["name"] == name
     assert pvc.delete(f"/api/v1/pools/{quote(name)}").status_code == 204
@@ -205,7 +204,7 @@ def test_post_unicode_and_long_names_round_trip(pvc: TestClient, name: str) -> N
     ({"name": "default_pool", "slots": 1}, 409, "Pool: default_pool already exists"),
     ([{"name": "x", "slots": 1}], 400, "[{'name': 'x', 'slots': 1}] is not of type 'object'"),
 ])
-def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, status: int, detail: str) -> None:
+def test_post_refusals_leave_the_store_unchanged(pvc: Client, body: Any, status: int, detail: str) -> None:
     before = pools_table(pvc)
     response = pvc.post("/api/v1/pools", json=body)
     assert response.status_code == status
@@ -214,7 +213,7 @@ def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, sta
     assert pools_table(pvc) == before
 
 
-def test_post_slots_minus_one_is_refused_instead_of_crashing_later(pvc: TestClient) -> None:
+def test_post_slots_minus_one_is_refused_instead_of_crashing_later(pvc: Client) -> None:
     before = pools_table(pvc)
     response = pvc.post("/api/v1/pools", json={"name": "unlimited", "slots": -1})
     assert response.status_code == 400
@@ -228,25 +227,25 @@ def test_post_slots_minus_one_is_refused_instead_of_crashing_later(pvc: TestClie
     (b"", "application/json", 400, "None is not of type 'object'"),
     (b'{"name": "x", "slots": 1}', "text/plain", 415, "Invalid Content-type (text/plain), expected JSON data"),
 ])
-def test_post_malformed_bodies(pvc: TestClient, content: bytes, content_type: str, status: int, detail: str) -> None:
+def test_post_malformed_bodies(pvc: Client, content: bytes, content_type: str, status: int, detail: str) -> None:
     before = pools_table(pvc)
     response = pvc.post("/api/v1/pools", content=content, headers={"content-type": content_type})
     assert (response.status_code, response.json()["detail"]) == (status, detail)
     assert pools_table(pvc) == before
 
 
-def test_post_ignores_unknown_query_parameters(pvc: TestClient) -> None:
+def test_post_ignores_unknown_query_parameters(pvc: Client) -> None:
     assert pvc.post("/api/v1/pools", params={"x": 1}, json={"name": "q", "slots": 1}).status_code == 200
 
 
 # --- patch_pool -------------------------------------------------------------------------------
 
-def patch(client: TestClient, name: str, body: Any, mask: str | None = None) -> Any:
+def patch(client: Client, name: str, body: Any, mask: str | None = None) -> Any:
     params = {"update_mask": mask} if mask is not None else None
     return client.patch(f"/api/v1/pools/{quote(name)}", params=params, json=body)
 
 
-def test_patch_without_mask_replaces_name_and_slots_and_keeps_description(pvc: TestClient) -> None:
+def test_patch_without_mask_replaces_name_and_slots_and_keeps_description(pvc: Client) -> None:
     response = patch(pvc, "etl", {"name": "etl", "slots": 10})
     assert response.status_code == 200
     assert (response.json()["slots"], response.json()["description"]) == (10, "Nightly warehouse loads")
@@ -259,7 +258,7 @@ def test_patch_without_mask_replaces_name_and_slots_and_keeps_description(pvc: T
     ("description", {"description": "no name needed"}, 8, "no name needed"),
     (" slots , description ", {"slots": 1, "description": "both"}, 1, "both"),
 ])
-def test_patch_with_mask_writes_only_masked_fields(pvc: TestClient, mask: str, body: dict[str, Any],
+def test_patch_with_mask_writes_only_masked_fields(pvc: Client, mask: str, body: dict[str, Any],
                                                    slots: int, description: str) -> None:
     response = patch(pvc, "etl", body, mask)
     assert response.status_code == 200
@@ -267,7 +266,7 @@ def test_patch_with_mask_writes_only_masked_fields(pvc: TestClient, mask: str, b
     assert pvc.get("/api/v1/pools/etl").json() == response.json()
 
 
-def test_patch_rename_moves_the_pool_and_keeps_its_place(pvc: TestClient) -> None:
+def test_patch_rename_moves_the_pool_and_keeps_its_place(pvc: Client) -> None:
     add_ti(pvc, "a", "gpu", "running")
     response = patch(pvc, "gpu", {"name": "cuda", "slots": 2})
     assert response.json()["name"] == "cuda"
@@ -276,11 +275,11 @@ def test_patch_rename_moves_the_pool_and_keeps_its_place(pvc: TestClient) -> Non
     assert names(pvc.get("/api/v1/pools").json()) == ["default_pool", "etl", "cuda", "api_calls"]
 
 
-def test_patch_rename_via_mask(pvc: TestClient) -> None:
+def test_patch_rename_via_mask(pvc: Client) -> None:
     assert patch(pvc, "gpu", {"name": "cuda"}, "name").json()["name"] == "cuda"
 
 
-def test_default_pool_slots_can_change(pvc: TestClient) -> None:
+def test_default_pool_slots_can_change(pvc: Client) -> None:
     assert patch(pvc, "default_pool", {"name": "default_pool", "slots": 64}).json()["slots"] == 64
     # a foreign name is tolerated when only slots are masked, and not written
     body = patch(pvc, "default_pool", {"name": "other", "slots": 32}, "slots").json()
@@ -309,7 +308,7 @@ def test_default_pool_slots_can_change(pvc: TestClient) -> None:
     ("etl", {"name": "etl", "slots": "1"}, None, 400, "'1' is not of type 'integer' - 'slots'"),
     ("etl", {"name": "etl", "slots": 1, "queued_slots": 0}, None, 400, "Property is read-only - 'queued_slots'"),
 ])
-def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, name: str, body: dict[str, Any],
+def test_patch_refusals_leave_the_store_unchanged(pvc: Client, name: str, body: dict[str, Any],
                                                   mask: str | None, status: int, detail: str | None) -> None:
     before = pools_table(pvc)
     response = patch(pvc, name, body, mask)
@@ -319,14 +318,14 @@ def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, name: str, bo
     assert pools_table(pvc) == before
 
 
-def test_patch_mask_repeated_uses_the_last(pvc: TestClient) -> None:
+def test_patch_mask_repeated_uses_the_last(pvc: Client) -> None:
     response = pvc.patch("/api/v1/pools/etl?update_mask=bogus&update_mask=slots", json={"slots": 3})
     assert response.json()["slots"] == 3
 
 
 # --- delete_pool ------------------------------------------------------------------------------
 
-def test_delete_then_404(pvc: TestClient) -> None:
+def test_delete_then_404(pvc: Client) -> None:
     response = pvc.delete("/api/v1/pools/gpu")
     assert (response.status_code, response.content) == (204, b"")
     assert pvc.get("/api/v1/pools/gpu").status_code == 404
@@ -335,20 +334,20 @@ def test_delete_then_404(pvc: TestClient) -> None:
     assert (again.status_code, again.json()["detail"]) == (404, "Pool with name:'gpu' not found")
 
 
-def test_delete_default_pool_is_refused(pvc: TestClient) -> None:
+def test_delete_default_pool_is_refused(pvc: Client) -> None:
     before = pools_table(pvc)
     response = pvc.delete("/api/v1/pools/default_pool")
     assert (response.status_code, response.json()["detail"]) == (400, "Default Pool can't be deleted")
     assert pools_table(pvc) == before
 
 
-def test_delete_keeps_task_instances(pvc: TestClient) -> None:
+def test_delete_keeps_task_instances(pvc: Client) -> None:
     add_ti(pvc, "a", "gpu", "running")
     assert pvc.delete("/api/v1/pools/gpu").status_code == 204
-    assert ("d", "r", "a", -1) in pvc.app.store.state.task_instances  # type: ignore[attr-defined]
+    assert ("d", "r", "a", -1) in pvc.app.store.state.task_instances
 
 
-def test_created_pool_ids_continue_after_deletes(pvc: TestClient) -> None:
+def test_created_pool_ids_continue_after_deletes(pvc: Client) -> None:
     pvc.delete("/api/v1/pools/api_calls")
     pvc.post("/api/v1/pools", json={"name": "api_calls", "slots": 1})
     assert names(pvc.get("/api/v1/pools", params={"order_by": "-id"}).json())[0] == "api_calls"
@@ -364,7 +363,7 @@ def test_created_pool_ids_continue_after_deletes(pvc: TestClient) -> None:
     ("DELETE", "/api/v1/pools/etl", None),
 ])
 @pytest.mark.parametrize(("user", "status"), [("viewer", 403), ("user", 403), ("op", None), ("nobody", 401)])
-def test_only_op_and_admin_reach_pools(make_client: Callable[..., TestClient], method: str, path: str,
+def test_only_op_and_admin_reach_pools(make_client: Callable[..., Client], method: str, path: str,
                                         body: Any, user: str, status: int | None) -> None:
     client = make_client(MINIMAL, PVC, auth=(user, user))
     before = pools_table(client)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.api.conftest import business_state
+from tests.conftest import Client
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "runs_basic"
 API = "/api/v1"
@@ -23,9 +23,9 @@ NOW = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     client = make_client(RUNS)
-    client.app.store.clock.freeze(NOW)  # type: ignore[attr-defined]
+    client.app.store.clock.freeze(NOW)
     return client
 
 
@@ -33,14 +33,14 @@ def keys(body: dict[str, Any]) -> list[tuple[str, str, int]]:
     return [(ti["dag_run_id"], ti["task_id"], ti["map_index"]) for ti in body["task_instances"]]
 
 
-def states(client: TestClient, run_id: str, dag_id: str = "sales_etl") -> dict[str, Any]:
+def states(client: Client, run_id: str, dag_id: str = "sales_etl") -> dict[str, Any]:
     body = client.get(f"{API}/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
     return {ti["task_id"] if ti["map_index"] < 0 else f"{ti['task_id']}/{ti['map_index']}": ti["state"]
             for ti in body["task_instances"]}
 
 
 
-def refused(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
+def refused(client: Client, method: str, url: str, **kwargs: Any) -> Any:
     before = business_state(client)
     response = client.request(method, url, **kwargs)
     assert 400 <= response.status_code < 500, response.text
@@ -50,7 +50,7 @@ def refused(client: TestClient, method: str, url: str, **kwargs: Any) -> Any:
 
 # --- lists --------------------------------------------------------------------------------------------
 
-def test_list_of_one_run_in_storage_order(client: TestClient) -> None:
+def test_list_of_one_run_in_storage_order(client: Client) -> None:
     body = client.get(f"{SALES}/dagRuns/{FIRST}/taskInstances").json()
     assert [key[1] for key in keys(body)] == ["extract", "transform", "load", "audit", "notify"]
     assert body["total_entries"] == 5
@@ -87,13 +87,13 @@ def test_list_of_one_run_in_storage_order(client: TestClient) -> None:
     (f"{SALES}/dagRuns/nope/taskInstances", {}, [], 0),
     (f"{API}/dags/nope/dagRuns/~/taskInstances", {}, [], 0),
 ])
-def test_list_filters_and_unchecked_paging(client: TestClient, url: str, query: dict[str, Any],
+def test_list_filters_and_unchecked_paging(client: Client, url: str, query: dict[str, Any],
                                            expected: list[tuple[str, str, int]], total: int) -> None:
     body = client.get(url, params=query).json()
     assert (keys(body), body["total_entries"]) == (expected, total)
 
 
-def test_lists_are_not_filtered_by_dag_permissions(make_client: Callable[..., TestClient]) -> None:
+def test_lists_are_not_filtered_by_dag_permissions(make_client: Callable[..., Client]) -> None:
     reports = make_client(RUNS, auth=("reports", "reports"))
     assert reports.get(f"{API}/dags/~/dagRuns/~/taskInstances").json()["total_entries"] == 24
     assert reports.post(f"{API}/dags/~/dagRuns/~/taskInstances/list", json={}).json()["total_entries"] == 24
@@ -109,7 +109,7 @@ def test_lists_are_not_filtered_by_dag_permissions(make_client: Callable[..., Te
     ({"execution_date_lte": "2024-01-31T00:00:00+00:00"}, 2),
     ({"dag_ids": ["nope"]}, 0),
 ])
-def test_batch_list(client: TestClient, body: dict[str, Any], count: int) -> None:
+def test_batch_list(client: Client, body: dict[str, Any], count: int) -> None:
     answer = client.post(f"{API}/dags/~/dagRuns/~/taskInstances/list", json=body).json()
     assert answer["total_entries"] == len(answer["task_instances"]) == count
 
@@ -121,7 +121,7 @@ def test_batch_list(client: TestClient, body: dict[str, Any], count: int) -> Non
      "'restarting'] - 'state.0'"),
     ({"dag_ids": "fan_in"}, "'fan_in' is not of type 'array' - 'dag_ids'"),
 ])
-def test_batch_list_bad_bodies(client: TestClient, body: dict[str, Any], detail: str) -> None:
+def test_batch_list_bad_bodies(client: Client, body: dict[str, Any], detail: str) -> None:
     assert refused(client, "POST", f"{API}/dags/~/dagRuns/~/taskInstances/list", json=body)["detail"] == detail
 
 
@@ -137,12 +137,12 @@ def test_batch_list_bad_bodies(client: TestClient, body: dict[str, Any], detail:
     (f"{MAPPED}/combine/-1", 404, "Not Found", "The requested URL was not found on the server. If you entered "
      "the URL manually please check your spelling and try again."),
 ])
-def test_get_404s(client: TestClient, url: str, status: int, title: str, detail: str | None) -> None:
+def test_get_404s(client: Client, url: str, status: int, title: str, detail: str | None) -> None:
     problem = client.get(url).json()
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
 
 
-def test_get_one_and_mapped_one(client: TestClient) -> None:
+def test_get_one_and_mapped_one(client: Client) -> None:
     assert client.get(f"{SALES}/dagRuns/{MANUAL}/taskInstances/extract").json()["pid"] == 4242
     body = client.get(f"{MAPPED}/process/2").json()
     assert (body["map_index"], body["state"], body["hostname"]) == (2, "running", "worker-3")
@@ -158,7 +158,7 @@ def test_get_one_and_mapped_one(client: TestClient) -> None:
     ({"state": ["success", "none"]}, [0, 3], 2),
     ({"order_by": ""}, [0, 1, 2, 3], 4),
 ])
-def test_list_mapped(client: TestClient, query: dict[str, Any], indexes: list[int], total: int) -> None:
+def test_list_mapped(client: Client, query: dict[str, Any], indexes: list[int], total: int) -> None:
     body = client.get(f"{MAPPED}/process/listMapped", params=query).json()
     assert ([ti["map_index"] for ti in body["task_instances"]], body["total_entries"]) == (indexes, total)
 
@@ -169,19 +169,19 @@ def test_list_mapped(client: TestClient, query: dict[str, Any], indexes: list[in
     (f"{MAPPED}/combine/listMapped", 404, "Task id combine is not mapped"),
     (f"{MAPPED}/process/listMapped?order_by=map_index", 400, "Bad Request"),
 ])
-def test_list_mapped_refusals(client: TestClient, url: str, status: int, title: str) -> None:
+def test_list_mapped_refusals(client: Client, url: str, status: int, title: str) -> None:
     problem = client.get(url).json()
     assert (problem["status"], problem["title"]) == (status, title)
 
 
-def test_list_mapped_of_a_run_without_expansions(client: TestClient) -> None:
+def test_list_mapped_of_a_run_without_expansions(client: Client) -> None:
     url = f"{API}/dags/fan_in/dagRuns/nope/taskInstances/process/listMapped"
     assert client.get(url).json() == {"task_instances": [], "total_entries": 0}
 
 
 # --- PATCH one task instance ----------------------------------------------------------------------------
 
-def test_patch_dry_run_changes_nothing(client: TestClient) -> None:
+def test_patch_dry_run_changes_nothing(client: Client) -> None:
     before = business_state(client)
     body = client.patch(f"{SALES}/dagRuns/{SECOND}/taskInstances/transform", json={"dry_run": True,
                                                                                   "new_state": "success"}).json()
@@ -190,7 +190,7 @@ def test_patch_dry_run_changes_nothing(client: TestClient) -> None:
     assert business_state(client) == before
 
 
-def test_patch_for_real_clears_failed_downstream(client: TestClient) -> None:
+def test_patch_for_real_clears_failed_downstream(client: Client) -> None:
     url = f"{SALES}/dagRuns/{SECOND}/taskInstances/transform"
     assert client.patch(url, json={"dry_run": False, "new_state": "success"}).json() == {}
     assert states(client, SECOND) == {"extract": "success", "transform": "success", "load": None, "audit": None,
@@ -201,7 +201,7 @@ def test_patch_for_real_clears_failed_downstream(client: TestClient) -> None:
     assert (run["state"], run["start_date"]) == ("queued", None)
 
 
-def test_patch_mapped(client: TestClient) -> None:
+def test_patch_mapped(client: Client) -> None:
     assert client.patch(f"{MAPPED}/process/3", json={"dry_run": False, "new_state": "failed"}).json() == {}
     body = client.get(f"{MAPPED}/process/3").json()
     assert (body["state"], body["start_date"], body["end_date"], body["duration"]) == (
@@ -229,7 +229,7 @@ def test_patch_mapped(client: TestClient) -> None:
     (f"{MAPPED}/process/7", {"dry_run": True, "new_state": "failed"}, 404, "Not Found",
      "Task instance not found for task 'process' on DAG run with ID 'manual_mapped'"),
 ])
-def test_patch_refusals(client: TestClient, url: str, body: dict[str, Any], status: int, title: str,
+def test_patch_refusals(client: Client, url: str, body: dict[str, Any], status: int, title: str,
                         detail: str) -> None:
     problem = refused(client, "PATCH", url, json=body)
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
@@ -237,7 +237,7 @@ def test_patch_refusals(client: TestClient, url: str, body: dict[str, Any], stat
 
 # --- notes ----------------------------------------------------------------------------------------------
 
-def test_notes(client: TestClient) -> None:
+def test_notes(client: Client) -> None:
     body = client.patch(f"{SALES}/dagRuns/{FIRST}/taskInstances/load/setNote", json={"note": "ré-run ✓"}).json()
     assert body["note"] == "ré-run ✓" and body["task_id"] == "load"
     body = client.patch(f"{MAPPED}/process/1/setNote", json={"note": "bad input", "map_index": 3}).json()
@@ -255,7 +255,7 @@ def test_notes(client: TestClient) -> None:
      "{'note': ['Longer than maximum length 1000.']}"),
     (f"{MAPPED}/combine/setNote", {"note": "x", "other": 1}, 400, "Bad Request", "{'other': ['Unknown field.']}"),
 ])
-def test_note_refusals(client: TestClient, url: str, body: dict[str, Any], status: int, title: str,
+def test_note_refusals(client: Client, url: str, body: dict[str, Any], status: int, title: str,
                        detail: str | None) -> None:
     problem = refused(client, "PATCH", url, json=body)
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
@@ -283,13 +283,13 @@ def ref_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
     ({"start_date": "2024-03-02T00:00:00+00:00", "end_date": "2024-03-02T12:00:00Z", "only_failed": False,
       "task_ids": ["nope"]}, []),
 ])
-def test_clear_dry_runs(client: TestClient, body: dict[str, Any], expected: list[tuple[str, str]]) -> None:
+def test_clear_dry_runs(client: Client, body: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     before = business_state(client)
     assert ref_keys(client.post(CLEAR, json=body).json()) == expected
     assert business_state(client) == before
 
 
-def test_clear_for_real_answers_the_query_again(client: TestClient) -> None:
+def test_clear_for_real_answers_the_query_again(client: Client) -> None:
     # only_failed: the cleared TIs no longer match, so the answer is empty; the run keeps its state
     assert client.post(CLEAR, json={"dry_run": False, "dag_run_id": SECOND}).json() == {"task_instances": []}
     assert set(states(client, SECOND).values()) == {"success", None}
@@ -321,7 +321,7 @@ def test_clear_for_real_answers_the_query_again(client: TestClient) -> None:
     (f"{API}/dags/nope/clearTaskInstances", {}, "Dag id nope not found", None),
     (CLEAR, {"dag_run_id": "nope"}, "Dag Run id nope not found in dag sales_etl", None),
 ])
-def test_clear_refusals(client: TestClient, url: str, body: dict[str, Any], title: str, detail: str | None) -> None:
+def test_clear_refusals(client: Client, url: str, body: dict[str, Any], title: str, detail: str | None) -> None:
     problem = refused(client, "POST", url, json=body)
     assert (problem["title"], problem["detail"]) == (title, detail)
 
@@ -332,14 +332,14 @@ SET = f"{SALES}/updateTaskInstancesState"
 FLAGS = {"include_upstream": False, "include_downstream": False, "include_future": False, "include_past": False}
 
 
-def test_set_state_dry_run_with_downstream(client: TestClient) -> None:
+def test_set_state_dry_run_with_downstream(client: Client) -> None:
     body = {**FLAGS, "dry_run": True, "task_id": "extract", "dag_run_id": MANUAL, "new_state": "success",
             "include_downstream": True}
     assert ref_keys(client.post(SET, json=body).json()) == [(MANUAL, t) for t in ("audit", "extract", "load",
                                                                                     "notify", "transform")]
 
 
-def test_set_state_for_real(client: TestClient) -> None:
+def test_set_state_for_real(client: Client) -> None:
     body = {**FLAGS, "dry_run": False, "task_id": "transform", "dag_run_id": SECOND, "new_state": "success"}
     assert ref_keys(client.post(SET, json=body).json()) == [(SECOND, "transform")]
     assert states(client, SECOND) == {"extract": "success", "transform": "success", "load": None, "audit": None,
@@ -347,7 +347,7 @@ def test_set_state_for_real(client: TestClient) -> None:
     assert client.post(SET, json=body).json() == {"task_instances": []}  # already in that state
 
 
-def test_set_state_by_execution_date_and_past_future(client: TestClient) -> None:
+def test_set_state_by_execution_date_and_past_future(client: Client) -> None:
     body = {**FLAGS, "dry_run": True, "task_id": "load", "execution_date": "2024-03-02T06:00:00+00:00",
             "new_state": "failed", "include_past": True, "include_future": True}
     # the manual run's logical date is not on the cron schedule, so a range does not reach it
@@ -376,12 +376,12 @@ def test_set_state_by_execution_date_and_past_future(client: TestClient) -> None
     ({**FLAGS, "task_id": "load", "execution_date": "2020-01-01T00:00:00", "new_state": "failed",
       "dry_run": True}, "Invalid datetime format", "Naive datetime is disallowed"),
 ])
-def test_set_state_refusals(client: TestClient, body: dict[str, Any], title: str, detail: str | None) -> None:
+def test_set_state_refusals(client: Client, body: dict[str, Any], title: str, detail: str | None) -> None:
     problem = refused(client, "POST", SET, json=body)
     assert (problem["title"], problem["detail"]) == (title, detail)
 
 
-def test_set_state_on_missing_dag(client: TestClient) -> None:
+def test_set_state_on_missing_dag(client: Client) -> None:
     body = {**FLAGS, "task_id": "load", "dag_run_id": FIRST, "new_state": "failed", "dry_run": True}
     assert refused(client, "POST", f"{API}/dags/nope/updateTaskInstancesState", json=body)["title"] == (
         "Dag ID nope not found")
@@ -392,7 +392,7 @@ def test_set_state_on_missing_dag(client: TestClient) -> None:
 LINKS = f"{API}/dags/trigger_parent/dagRuns/first/taskInstances"
 
 
-def test_extra_links(client: TestClient) -> None:
+def test_extra_links(client: Client) -> None:
     assert client.get(f"{LINKS}/kick/links").json() == {
         "Triggered DAG": "/dags/reports_daily/grid?base_date=2024-01-01T00%3A00%3A00%2B00%3A00"}
     assert client.get(f"{LINKS}/marker/links").json() == {
@@ -406,12 +406,12 @@ def test_extra_links(client: TestClient) -> None:
     (f"{API}/dags/trigger_parent/dagRuns/nope/taskInstances/kick/links", 404, "DAG Run not found",
      'DAG Run with ID = "nope" not found'),
 ])
-def test_extra_links_404s(client: TestClient, url: str, status: int, title: str, detail: str) -> None:
+def test_extra_links_404s(client: Client, url: str, status: int, title: str, detail: str) -> None:
     problem = client.get(url).json()
     assert (problem["status"], problem["title"], problem["detail"]) == (status, title, detail)
 
 
-def test_extra_links_of_a_mapped_task(client: TestClient) -> None:
+def test_extra_links_of_a_mapped_task(client: Client) -> None:
     assert client.get(f"{MAPPED}/process/links").status_code == 400  # the real server crashes (500)
 
 
@@ -422,7 +422,7 @@ LOG = f"{SALES}/dagRuns/{FIRST}/taskInstances/extract/logs"
 FILE = f"/opt/airflow/logs/dag_id=sales_etl/run_id={FIRST}/task_id=extract/attempt=1.log"
 
 
-def test_log_json_and_continuation(client: TestClient) -> None:
+def test_log_json_and_continuation(client: Client) -> None:
     body = client.get(f"{LOG}/1", headers={"Accept": "application/json"}).json()
     text = f"*** Reading local file: {FILE}\nINFO - extracting\nINFO - done\n"
     assert body["content"] == str([("worker-1", text)])
@@ -434,7 +434,7 @@ def test_log_json_and_continuation(client: TestClient) -> None:
     assert client.get(f"{LOG}/1", headers={"Accept": "*/*"}).headers["content-type"].startswith("text/plain")
 
 
-def test_log_text(client: TestClient) -> None:
+def test_log_text(client: Client) -> None:
     response = client.get(f"{LOG}/1", headers={"Accept": "text/plain"})
     assert response.headers["content-type"].startswith("text/plain")
     assert response.text == f"worker-1\n*** Reading local file: {FILE}\nINFO - extracting\nINFO - done\n\n"
@@ -449,7 +449,7 @@ def test_log_text(client: TestClient) -> None:
      f"http://:8793/log/dag_id=sales_etl/run_id={SECOND}/task_id=load/attempt=1.log\\n*** Failed to fetch log file "
      "from worker. Request URL is missing an 'http://' or 'https://' protocol.\\n\")]"),
 ])
-def test_log_variants(client: TestClient, url: str, query: dict[str, Any], content: str) -> None:
+def test_log_variants(client: Client, url: str, query: dict[str, Any], content: str) -> None:
     body = client.get(url, params=query, headers={"Accept": "image/png"}).json()  # unknown Accept: JSON
     assert body["content"] == content
 
@@ -461,12 +461,12 @@ def test_log_variants(client: TestClient, url: str, query: dict[str, Any], conte
     (f"{MAPPED}/process/logs/1", {}, 404, "TaskInstance not found"),
     (f"{SALES}/dagRuns/nope/taskInstances/extract/logs/1", {}, 404, "TaskInstance not found"),
 ])
-def test_log_refusals(client: TestClient, url: str, query: dict[str, Any], status: int, title: str) -> None:
+def test_log_refusals(client: Client, url: str, query: dict[str, Any], status: int, title: str) -> None:
     problem = client.get(url, params=query).json()
     assert (problem["status"], problem["title"]) == (status, title)
 
 
-def test_tampered_token_is_refused(client: TestClient) -> None:
+def test_tampered_token_is_refused(client: Client) -> None:
     token = client.get(f"{LOG}/1", headers=JSON_ACCEPT).json()["continuation_token"]
     payload, _, signature = token.partition(".")
     forged = "eyJsb2dfcG9zIjowfQ." + signature  # {"log_pos":0} with the old signature

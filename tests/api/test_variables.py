@@ -9,9 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from starlette.testclient import TestClient
 
-from tests.conftest import FIXTURES, MINIMAL
+from tests.conftest import FIXTURES, MINIMAL, Client
 
 PVC = FIXTURES / "pvc"
 SEEDED = ["env", "retention_days", "feature_flags", "partner_api_key"]  # in id order
@@ -19,14 +18,14 @@ SCHEMA = "Invalid Variable schema"
 
 
 @pytest.fixture
-def pvc(make_client: Callable[..., TestClient]) -> TestClient:
+def pvc(make_client: Callable[..., Client]) -> Client:
     return make_client(MINIMAL, PVC)
 
 
-def variables_table(client: TestClient) -> Any:
+def variables_table(client: Client) -> Any:
     """The tables a refused request must leave alone (a whole snapshot would differ: every
     authenticated call counts a login, and audited calls write their row even when refused)."""
-    state = client.app.store.state  # type: ignore[attr-defined]
+    state = client.app.store.state
     return copy.deepcopy((state.variables, state.last_ids.get("variables")))
 
 
@@ -34,8 +33,8 @@ def keys(body: dict[str, Any]) -> list[str]:
     return [variable["key"] for variable in body["variables"]]
 
 
-def audit_rows(client: TestClient) -> list[tuple[str, str | None, str | None]]:
-    rows = client.app.store.state.event_logs.values()  # type: ignore[attr-defined]
+def audit_rows(client: Client) -> list[tuple[str, str | None, str | None]]:
+    rows = client.app.store.state.event_logs.values()
     return [(row.event, row.owner, row.extra) for row in rows if row.event.startswith("variable.")]
 
 
@@ -45,7 +44,7 @@ def url(key: str) -> str:
 
 # --- get_variables ----------------------------------------------------------------------------
 
-def test_list_items_include_the_value(pvc: TestClient) -> None:
+def test_list_items_include_the_value(pvc: Client) -> None:
     body = pvc.get("/api/v1/variables").json()
     assert keys(body) == SEEDED
     assert body["total_entries"] == 4
@@ -61,12 +60,12 @@ def test_list_items_include_the_value(pvc: TestClient) -> None:
     ("value", ["retention_days", "partner_api_key", "env", "feature_flags"]),
     ("-id", SEEDED[::-1]),
 ])
-def test_list_ordering(pvc: TestClient, order_by: str, expected: list[str]) -> None:
+def test_list_ordering(pvc: Client, order_by: str, expected: list[str]) -> None:
     assert keys(pvc.get("/api/v1/variables", params={"order_by": order_by}).json()) == expected
 
 
 @pytest.mark.parametrize("order_by", ["description", "-description", "val", "_val"])
-def test_list_ordering_refused(pvc: TestClient, order_by: str) -> None:
+def test_list_ordering_refused(pvc: Client, order_by: str) -> None:
     response = pvc.get("/api/v1/variables", params={"order_by": order_by})
     assert response.status_code == 400
     assert response.json()["detail"] == (f"Ordering with '{order_by.lstrip('-')}' is disallowed or the "
@@ -79,36 +78,36 @@ def test_list_ordering_refused(pvc: TestClient, order_by: str) -> None:
     ({"limit": 1000}, SEEDED),
     ({"offset": 4}, []),
 ])
-def test_list_paging(pvc: TestClient, params: dict[str, Any], expected: list[str]) -> None:
+def test_list_paging(pvc: Client, params: dict[str, Any], expected: list[str]) -> None:
     body = pvc.get("/api/v1/variables", params=params).json()
     assert (keys(body), body["total_entries"]) == (expected, 4)
 
 
-def test_list_bad_paging(pvc: TestClient) -> None:
+def test_list_bad_paging(pvc: Client) -> None:
     assert pvc.get("/api/v1/variables", params={"limit": -1}).json()["title"] == "Page limit must be a positive integer"
     assert pvc.get("/api/v1/variables", params={"offset": -5}).status_code == 400
 
 
-def test_list_empty(make_client: Callable[..., TestClient]) -> None:
+def test_list_empty(make_client: Callable[..., Client]) -> None:
     assert make_client().get("/api/v1/variables").json() == {"variables": [], "total_entries": 0}
 
 
 # --- get_variable -----------------------------------------------------------------------------
 
-def test_get_one(pvc: TestClient) -> None:
+def test_get_one(pvc: Client) -> None:
     assert pvc.get("/api/v1/variables/retention_days").json() == {
         "key": "retention_days", "value": "30", "description": None}
 
 
 @pytest.mark.parametrize("key", ["nope", "ENV", "a/b"])
-def test_get_missing_is_404_with_the_message_in_the_title(pvc: TestClient, key: str) -> None:
+def test_get_missing_is_404_with_the_message_in_the_title(pvc: Client, key: str) -> None:
     response = pvc.get(url(key))
     assert response.status_code == 404
     assert (response.json()["title"], response.json()["detail"]) == ("Variable not found", None)
 
 
 @pytest.mark.parametrize("key", ["dir/sub/leaf", "dt_vär", "dots.and-dashes", "日本語", "k" * 250, "with space"])
-def test_awkward_keys_round_trip(pvc: TestClient, key: str) -> None:
+def test_awkward_keys_round_trip(pvc: Client, key: str) -> None:
     assert pvc.post("/api/v1/variables", json={"key": key, "value": "v"}).status_code == 200
     assert pvc.get(url(key)).json()["key"] == key
     assert pvc.get(f"/api/v1/variables/{quote(key, safe='')}").json()["key"] == key  # %2F works too
@@ -117,17 +116,17 @@ def test_awkward_keys_round_trip(pvc: TestClient, key: str) -> None:
 
 # --- post_variables ---------------------------------------------------------------------------
 
-def test_post_echoes_description_but_does_not_store_it(pvc: TestClient) -> None:
+def test_post_echoes_description_but_does_not_store_it(pvc: Client) -> None:
     response = pvc.post("/api/v1/variables", json={"key": "k1", "value": "hello", "description": "first"})
     assert (response.status_code, response.json()) == (200, {"key": "k1", "value": "hello", "description": "first"})
     assert pvc.get(url("k1")).json() == {"key": "k1", "value": "hello", "description": None}
 
 
-def test_post_without_description_answers_without_it(pvc: TestClient) -> None:
+def test_post_without_description_answers_without_it(pvc: Client) -> None:
     assert pvc.post("/api/v1/variables", json={"key": "k1", "value": ""}).json() == {"key": "k1", "value": ""}
 
 
-def test_post_on_an_existing_key_overwrites_it_as_a_new_row(pvc: TestClient) -> None:
+def test_post_on_an_existing_key_overwrites_it_as_a_new_row(pvc: Client) -> None:
     response = pvc.post("/api/v1/variables", json={"key": "env", "value": "prod"})
     assert (response.status_code, response.json()) == (200, {"key": "env", "value": "prod"})
     assert pvc.get(url("env")).json() == {"key": "env", "value": "prod", "description": None}
@@ -136,7 +135,7 @@ def test_post_on_an_existing_key_overwrites_it_as_a_new_row(pvc: TestClient) -> 
     assert pvc.get("/api/v1/variables").json()["total_entries"] == 4
 
 
-def test_post_keeps_json_looking_values_as_text(pvc: TestClient) -> None:
+def test_post_keeps_json_looking_values_as_text(pvc: Client) -> None:
     value = '{"a": [1, 2]}'
     assert pvc.post("/api/v1/variables", json={"key": "j", "value": value}).json()["value"] == value
     assert pvc.get(url("j")).json()["value"] == value
@@ -157,7 +156,7 @@ def test_post_keeps_json_looking_values_as_text(pvc: TestClient) -> None:
     ({"key": "k", "value": "v", "description": 3}, "Bad Request", "3 is not of type 'string' - 'description'"),
     (["k", "v"], "Bad Request", "['k', 'v'] is not of type 'object'"),
 ])
-def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, title: str, detail: str) -> None:
+def test_post_refusals_leave_the_store_unchanged(pvc: Client, body: Any, title: str, detail: str) -> None:
     before = variables_table(pvc)
     response = pvc.post("/api/v1/variables", json=body)
     assert response.status_code == 400
@@ -165,7 +164,7 @@ def test_post_refusals_leave_the_store_unchanged(pvc: TestClient, body: Any, tit
     assert variables_table(pvc) == before
 
 
-def test_post_malformed_json(pvc: TestClient) -> None:
+def test_post_malformed_json(pvc: Client) -> None:
     before = variables_table(pvc)
     response = pvc.post("/api/v1/variables", content=b'{"key": ', headers={"content-type": "application/json"})
     assert (response.status_code, response.json()["detail"]) == (400, "Request body is not valid JSON")
@@ -174,11 +173,11 @@ def test_post_malformed_json(pvc: TestClient) -> None:
 
 # --- patch_variable ---------------------------------------------------------------------------
 
-def patch(client: TestClient, key: str, body: Any, mask: str | None = None) -> Any:
+def patch(client: Client, key: str, body: Any, mask: str | None = None) -> Any:
     return client.patch(url(key), params={"update_mask": mask} if mask is not None else None, json=body)
 
 
-def test_patch_without_mask_sets_value_and_keeps_an_omitted_description(pvc: TestClient) -> None:
+def test_patch_without_mask_sets_value_and_keeps_an_omitted_description(pvc: Client) -> None:
     body = patch(pvc, "env", {"key": "env", "value": "prod"}).json()
     assert body == {"key": "env", "value": "prod", "description": "Deployment environment"}
     body = patch(pvc, "env", {"key": "env", "value": "qa", "description": None}).json()
@@ -192,7 +191,7 @@ def test_patch_without_mask_sets_value_and_keeps_an_omitted_description(pvc: Tes
     ("val", {"key": "env", "value": "masked", "description": "ignored"}, ("masked", "Deployment environment")),
     (" val , description ", {"key": "env", "value": "v2", "description": "d2"}, ("v2", "d2")),
 ])
-def test_patch_with_mask(pvc: TestClient, mask: str, body: dict[str, Any], expected: tuple[str, str]) -> None:
+def test_patch_with_mask(pvc: Client, mask: str, body: dict[str, Any], expected: tuple[str, str]) -> None:
     response = patch(pvc, "env", body, mask)
     assert response.status_code == 200
     assert (response.json()["value"], response.json()["description"]) == expected
@@ -218,7 +217,7 @@ def test_patch_with_mask(pvc: TestClient, mask: str, body: dict[str, Any], expec
     ("nope", {"key": "other", "value": "x"}, None, 400, "Invalid post body",
      "key from request body doesn't match uri parameter"),
 ])
-def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, key: str, body: dict[str, Any], mask: str | None,
+def test_patch_refusals_leave_the_store_unchanged(pvc: Client, key: str, body: dict[str, Any], mask: str | None,
                                                   status: int, title: str, detail: str | None) -> None:
     before = variables_table(pvc)
     response = patch(pvc, key, body, mask)
@@ -229,7 +228,7 @@ def test_patch_refusals_leave_the_store_unchanged(pvc: TestClient, key: str, bod
 
 # --- delete_variable --------------------------------------------------------------------------
 
-def test_delete_then_404(pvc: TestClient) -> None:
+def test_delete_then_404(pvc: Client) -> None:
     response = pvc.delete(url("env"))
     assert (response.status_code, response.content) == (204, b"")
     assert pvc.get(url("env")).status_code == 404
@@ -239,7 +238,7 @@ def test_delete_then_404(pvc: TestClient) -> None:
 
 # --- audit rows -------------------------------------------------------------------------------
 
-def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: TestClient) -> None:
+def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: Client) -> None:
     pvc.post("/api/v1/variables", json={"key": "k", "value": "v"})
     pvc.post("/api/v1/variables", json={"key": "k"})  # marshmallow 400: still audited
     patch(pvc, "k", {"key": "k", "value": "v2"})
@@ -256,11 +255,11 @@ def test_each_write_writes_one_audit_row_even_when_it_then_fails(pvc: TestClient
         ("variable.delete", "admin", "[('variable_key', 'k')]"),
         ("variable.delete", "admin", "[('variable_key', 'k')]"),
     ]
-    row = list(pvc.app.store.state.event_logs.values())[-1]  # type: ignore[attr-defined]
+    row = list(pvc.app.store.state.event_logs.values())[-1]
     assert (row.dag_id, row.task_id, row.execution_date) == (None, None, None)
 
 
-def test_reads_and_refused_requests_write_no_audit_row(make_client: Callable[..., TestClient]) -> None:
+def test_reads_and_refused_requests_write_no_audit_row(make_client: Callable[..., Client]) -> None:
     client = make_client(MINIMAL, PVC)
     client.get("/api/v1/variables")
     client.get(url("env"))
@@ -273,7 +272,7 @@ def test_reads_and_refused_requests_write_no_audit_row(make_client: Callable[...
     assert audit_rows(viewer) == []
 
 
-def test_audit_rows_mask_the_values_of_secret_variables(pvc: TestClient) -> None:
+def test_audit_rows_mask_the_values_of_secret_variables(pvc: Client) -> None:
     # partner_api_key's value is a secret the server knows: it never reaches the audit log
     pvc.delete(url("copy_of_pk_live_4f9a2c"))
     assert audit_rows(pvc)[-1][2] == "[('variable_key', 'copy_of_***')]"
@@ -291,7 +290,7 @@ def test_audit_rows_mask_the_values_of_secret_variables(pvc: TestClient) -> None
     ("DELETE", "/api/v1/variables/env", None),
 ])
 @pytest.mark.parametrize(("user", "status"), [("viewer", 403), ("user", 403), ("op", None), ("nobody", 401)])
-def test_only_op_and_admin_reach_variables(make_client: Callable[..., TestClient], method: str, path: str,
+def test_only_op_and_admin_reach_variables(make_client: Callable[..., Client], method: str, path: str,
                                             body: Any, user: str, status: int | None) -> None:
     client = make_client(MINIMAL, PVC, auth=(user, user))
     before = variables_table(client)

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
+
+from tests.conftest import Client
 
 RUNS = Path(__file__).parents[1] / "fixtures" / "runs_basic"
 API = "/api/v1"
@@ -16,7 +17,7 @@ ENTRIES = f"{API}/dags/sales_etl/dagRuns/{FIRST}/taskInstances/extract/xcomEntri
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient]) -> TestClient:
+def client(make_client: Callable[..., Client]) -> Client:
     return make_client(RUNS)
 
 
@@ -24,7 +25,7 @@ def keys(body: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(entry["dag_id"], entry["task_id"], entry["key"]) for entry in body["xcom_entries"]]
 
 
-def test_list_of_one_task_instance(client: TestClient) -> None:
+def test_list_of_one_task_instance(client: Client) -> None:
     body = client.get(ENTRIES).json()
     assert body == {"xcom_entries": [
         {"key": "count", "timestamp": "2024-03-02T06:01:08+00:00", "execution_date": "2024-03-01T06:00:00+00:00",
@@ -49,13 +50,13 @@ def test_list_of_one_task_instance(client: TestClient) -> None:
     (f"{API}/dags/nope/dagRuns/~/taskInstances/~/xcomEntries", {}, [], 0),
     (f"{API}/dags/sales_etl/dagRuns/nope/taskInstances/extract/xcomEntries", {}, [], 0),
 ])
-def test_lists(client: TestClient, url: str, query: dict[str, Any], expected: list[tuple[str, str, str]],
+def test_lists(client: Client, url: str, query: dict[str, Any], expected: list[tuple[str, str, str]],
                total: int) -> None:
     body = client.get(url, params=query).json()
     assert (keys(body), body["total_entries"]) == (expected, total)
 
 
-def test_tilde_is_narrowed_to_readable_dags(make_client: Callable[..., TestClient]) -> None:
+def test_tilde_is_narrowed_to_readable_dags(make_client: Callable[..., Client]) -> None:
     reports = make_client(RUNS, auth=("reports", "reports"))
     body = reports.get(f"{API}/dags/~/dagRuns/~/taskInstances/~/xcomEntries").json()
     assert keys(body) == [("reports_daily", "build", "report_url")]
@@ -67,7 +68,7 @@ def test_tilde_is_narrowed_to_readable_dags(make_client: Callable[..., TestClien
     ({"map_index": 0}, 400, "detail", "Extra query parameter(s) map_index not in spec"),
     ({"offset": -1}, 400, "detail", None),
 ])
-def test_list_refusals(client: TestClient, query: dict[str, Any], status: int, field: str, text: str | None) -> None:
+def test_list_refusals(client: Client, query: dict[str, Any], status: int, field: str, text: str | None) -> None:
     response = client.get(ENTRIES, params=query)
     assert response.status_code == status
     if text is not None:
@@ -78,24 +79,24 @@ def test_list_refusals(client: TestClient, query: dict[str, Any], status: int, f
     ("count", "42"),
     ("return_value", "{'rows': 10, 'ok': True, 'note': None}"),
 ])
-def test_get_entry(client: TestClient, key: str, value: str) -> None:
+def test_get_entry(client: Client, key: str, value: str) -> None:
     for query in ({}, {"deserialize": "true"}):
         body = client.get(f"{ENTRIES}/{key}", params=query).json()
         assert body["value"] == value and body["key"] == key
         assert body["execution_date"] == "2024-03-01T06:00:00+00:00"
 
 
-def test_get_entry_with_unicode_key_missing(client: TestClient) -> None:
+def test_get_entry_with_unicode_key_missing(client: Client) -> None:
     problem = client.get(f"{ENTRIES}/clé ✓").json()
     assert (problem["status"], problem["title"], problem["detail"]) == (404, "XCom entry not found", None)
 
 
-def test_get_entry_of_a_mapped_task(client: TestClient) -> None:
+def test_get_entry_of_a_mapped_task(client: Client) -> None:
     url = f"{API}/dags/fan_in/dagRuns/manual_mapped/taskInstances/process/xcomEntries/return_value"
     assert client.get(url).status_code == 400  # several map indexes: the real server crashes (500)
 
 
-def test_entries_go_with_their_run(client: TestClient) -> None:
+def test_entries_go_with_their_run(client: Client) -> None:
     client.delete(f"{API}/dags/sales_etl/dagRuns/{FIRST}")
     assert client.get(ENTRIES).json() == {"xcom_entries": [], "total_entries": 0}
     assert client.get(f"{ENTRIES}/count").status_code == 404
