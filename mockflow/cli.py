@@ -18,6 +18,7 @@ from mockflow.fixtureset.capture import CaptureError, CaptureOptions, capture_to
 from mockflow.fixtureset.files import FixtureError
 from mockflow.fixtureset.generate import GeneratorSettings, generate_set
 from mockflow.fixtureset.load import check_fixture_sets
+from mockflow.server import HTTP_CHOICES, LOOP_CHOICES, ServerError, uvicorn_config
 from mockflow.settings import AUTH_MODES, VALIDATION_ENGINES, Settings
 
 
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="honour 'Prefer: code=NNN' one-off faults (MOCKFLOW_FAULT_HEADER; off by default)")
     serve.add_argument("--seed", type=int, help="seed of the random source (MOCKFLOW_SEED, default 0)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--http", choices=HTTP_CHOICES, default="auto",
+                       help="HTTP parser: auto (httptools where installed, else h11), h11 or httptools")
+    serve.add_argument("--loop", choices=LOOP_CHOICES, default="auto",
+                       help="event loop: auto (uvloop where installed, else asyncio), asyncio or uvloop")
     _add_fixture_commands(commands)
     return parser
 
@@ -145,7 +150,12 @@ def serve(args: argparse.Namespace) -> int:
     except FixtureError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="off")
+    try:
+        config = uvicorn_config(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                                http=args.http, loop=args.loop)
+    except ServerError as error:
+        print(f"mockflow: {error}", file=sys.stderr)
+        return 2
     QuietExitServer(config).run()  # one access-log line per request; graceful stop on Ctrl-C/SIGTERM
     return 0
 
