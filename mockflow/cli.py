@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
+import importlib
 import logging
 import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from types import ModuleType
 from typing import Any
 
 import uvicorn
 
 from mockflow.app import create_app
-from mockflow.fixtureset.capture import CaptureError, CaptureOptions, capture_to
 from mockflow.fixtureset.files import FixtureError
-from mockflow.fixtureset.generate import GeneratorSettings, generate_set
 from mockflow.fixtureset.load import check_fixture_sets
+from mockflow.server import HTTP_CHOICES, LOOP_CHOICES, ServerError, uvicorn_config
 from mockflow.settings import AUTH_MODES, VALIDATION_ENGINES, Settings
+
+
+def _tool(name: str) -> ModuleType:
+    """`generate` and `capture` load faker and httpx, which `serve` never needs: half its start-up
+    time. This module is the top of the layers, so loading them on use hides no cycle."""
+    return importlib.import_module(f"mockflow.fixtureset.{name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="honour 'Prefer: code=NNN' one-off faults (MOCKFLOW_FAULT_HEADER; off by default)")
     serve.add_argument("--seed", type=int, help="seed of the random source (MOCKFLOW_SEED, default 0)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--http", choices=HTTP_CHOICES, default="auto",
+                       help="HTTP parser: auto (httptools where installed, else h11), h11 or httptools")
+    serve.add_argument("--loop", choices=LOOP_CHOICES, default="auto",
+                       help="event loop: auto (uvloop where installed, else asyncio), asyncio or uvloop")
+    serve.add_argument("--gc-freeze", action=argparse.BooleanOptionalAction, default=True,
+                       help="keep the objects built at start out of garbage collections (on by default)")
     _add_fixture_commands(commands)
     return parser
 
@@ -98,8 +112,9 @@ def check_fixtures(args: argparse.Namespace) -> int:
 
 
 def generate(args: argparse.Namespace) -> int:
+    tool = _tool("generate")
     try:
-        counts = generate_set(GeneratorSettings(dags=args.dags, runs_per_dag=args.runs_per_dag,
+        counts = tool.generate_set(tool.GeneratorSettings(dags=args.dags, runs_per_dag=args.runs_per_dag,
                                                 tasks_per_dag=args.tasks_per_dag, seed=args.seed,
                                                 fmt=args.format), args.out)
     except (ValueError, OSError) as error:
@@ -110,11 +125,12 @@ def generate(args: argparse.Namespace) -> int:
 
 
 def capture(args: argparse.Namespace) -> int:
-    options = CaptureOptions(url=args.url, user=args.user, password=args.password, max_runs=args.max_runs,
-                             logs=not args.no_logs, timeout=args.timeout)
+    tool = _tool("capture")
+    options = tool.CaptureOptions(url=args.url, user=args.user, password=args.password, max_runs=args.max_runs,
+                                  logs=not args.no_logs, timeout=args.timeout)
     try:
-        counts = capture_to(options, args.out, progress=lambda line: print(line, file=sys.stderr))
-    except CaptureError as error:
+        counts = tool.capture_to(options, args.out, progress=lambda line: print(line, file=sys.stderr))
+    except tool.CaptureError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 1
     print(f"captured {args.url} into {args.out}: " + ", ".join(f"{count} {name}" for name, count in counts.items()))
@@ -145,7 +161,17 @@ def serve(args: argparse.Namespace) -> int:
     except FixtureError as error:
         print(f"mockflow: {error}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=args.log_level, lifespan="off")
+    if args.gc_freeze:
+        # What exists now (modules, spec, validators, the seeded store) lives as long as the process:
+        # out of the collector's sight, a full collection under a write load walks only what requests added.
+        gc.collect()
+        gc.freeze()
+    try:
+        config = uvicorn_config(app, host=settings.host, port=settings.port, log_level=args.log_level,
+                                http=args.http, loop=args.loop)
+    except ServerError as error:
+        print(f"mockflow: {error}", file=sys.stderr)
+        return 2
     QuietExitServer(config).run()  # one access-log line per request; graceful stop on Ctrl-C/SIGTERM
     return 0
 

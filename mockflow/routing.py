@@ -2,6 +2,11 @@
 
 Methods are dispatched here rather than by Starlette so that a known path with a wrong method
 gets Airflow's 405 problem body, and OPTIONS answers 200 with `Allow` (no auth), as on Airflow.
+
+`Routes` finds a request's route without trying every pattern in turn: a literal path is one dict
+look-up; a parameterised one is tried only against the routes whose leading literal segments
+(`/api/v1/dags` for `/api/v1/dags/{dag_id}/details`) the path starts with, in the scan's order,
+so the first route that matches is the one Starlette's scan would have picked.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, Router
+from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from mockflow.bundle import Bundle
@@ -63,11 +68,97 @@ def _specificity(template: str) -> list[tuple[int, str]]:
 
 
 @functools.cache
-def build_router(bundles: tuple[Bundle, ...]) -> Router:
+def build_router(bundles: tuple[Bundle, ...]) -> Routes:
     """The bundles' routes, compiled once per process and set of bundles (Starlette compiles a
     regex per route)."""
-    routes = [route for bundle in bundles for route in _bundle_routes(bundle)]
-    return Router(routes=routes, redirect_slashes=False, default=_not_found)
+    return Routes([route for bundle in bundles for route in _bundle_routes(bundle)])
+
+
+Head = tuple[str, ...]
+
+
+def _head(path: str) -> Head:
+    """The literal segments before the first parameter: `/a/b/{x}/c` -> ("", "a", "b")."""
+    segments = path.split("/")
+    for index, segment in enumerate(segments):
+        if "{" in segment:
+            return tuple(segments[:index])
+    return tuple(segments)
+
+
+def _spans(route: Route) -> bool:
+    return ":path}" in route.path  # a path parameter takes any number of segments, even none
+
+
+def _by_count(ordered: list[Route]) -> tuple[dict[int, list[Route]], list[Route]]:
+    """The routes a path of n segments could match, for each n up to the longest template (other
+    parameters never match a `/`); beyond that only the spanning ones."""
+    longest = max(len(route.path.split("/")) for route in ordered)
+    counted = {count: [route for route in ordered if (count >= len(route.path.split("/")) if _spans(route)
+                                                      else count == len(route.path.split("/")))]
+               for count in range(1, longest + 1)}
+    return counted, [route for route in ordered if _spans(route)]
+
+
+class Routes:
+    """The ASGI router: a request goes to the first route (in `routes` order) that matches its path,
+    else to `not_found`. Answers exactly as Starlette's `Router` scan with `redirect_slashes=False`."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+        heads: dict[Head, list[int]] = {}
+        for index, route in enumerate(routes):
+            heads.setdefault(_head(route.path), []).append(index)
+        # Each head keeps every route whose head is a prefix of its own, in order: the longest head
+        # a path starts with then names all the routes that could match it, by segment count.
+        self._by_head = {head: _by_count([routes[i] for i in sorted(i for other, found in heads.items()
+                                                                     if head[:len(other)] == other for i in found)])
+                         for head in heads}
+        self._depth = max((len(head) for head in heads), default=0)
+        # A literal path is its route's at once, unless an earlier pattern also takes it.
+        self._literal = {route.path: route for index, route in enumerate(routes) if "{" not in route.path
+                         and not any(earlier.path_regex.match(route.path) for earlier in routes[:index])}
+
+    def candidates(self, path: str) -> list[Route]:
+        """The routes that could match `path`, in order; the first that matches is the route."""
+        literal = self._literal.get(path)
+        if literal is not None:
+            return [literal]
+        segments = path.split("/")
+        for length in range(min(len(segments), self._depth), -1, -1):
+            found = self._by_head.get(tuple(segments[:length]))
+            if found is not None:
+                counted, longer = found
+                return counted.get(len(segments), longer)
+        return []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("router", self)
+        partial: tuple[Route, Scope] | None = None
+        for route in self.candidates(_route_path(scope)):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = route, child_scope  # a method no route takes: Starlette's plain 405
+        if partial is not None:
+            scope["route"] = partial[0]
+            scope.update(partial[1])
+            await partial[0].handle(scope, receive, send)
+            return
+        await _not_found(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    # The path the routes match: without `root_path` when the server mounts the app below one.
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
 
 
 def _bundle_routes(bundle: Bundle) -> list[Route]:

@@ -4,12 +4,15 @@
         httpx.get(server.url + "/api/v1/health")
 
 Port 0 (the default) lets the OS pick a free port; `url` is the bound address once `start()`
-returns. `stop()` asks uvicorn to finish the requests in flight and joins the thread.
+returns. `stop()` asks uvicorn to finish the requests in flight and joins the thread. `http` and
+`loop` choose uvicorn's parser and event loop ("auto": httptools and uvloop where installed,
+else h11 and asyncio), as `mockflow serve --http/--loop` does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 import threading
 from types import TracebackType
@@ -19,6 +22,8 @@ import uvicorn
 from mockflow.app import MockflowApp
 
 STARTUP_TIMEOUT = 10.0
+HTTP_CHOICES = ("auto", "h11", "httptools")
+LOOP_CHOICES = ("auto", "asyncio", "uvloop")
 
 
 class ServerError(RuntimeError):
@@ -27,17 +32,18 @@ class ServerError(RuntimeError):
 
 class LiveServer:
     def __init__(self, app: MockflowApp, host: str = "127.0.0.1", port: int = 0,
-                 log_level: str = "warning") -> None:
+                 log_level: str = "warning", http: str = "auto", loop: str = "auto") -> None:
         self.app = app
         self.host = host
         self.port = port
         self.ready = threading.Event()
-        self._config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
+        self._config = uvicorn_config(app, host=host, port=port, log_level=log_level, http=http, loop=loop,
                                       access_log=False)
         self._server = _ThreadServer(self._config, self.ready)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._socket: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
@@ -45,6 +51,14 @@ class LiveServer:
         if not self.ready.is_set():
             raise ServerError("the server is not running")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def protocols(self) -> tuple[str, str]:
+        """What serves: the HTTP protocol class and the event loop class, e.g. `("H11Protocol",
+        "_UnixSelectorEventLoop")` or `("HttpToolsProtocol", "Loop")` (uvloop's)."""
+        if not self.ready.is_set() or self._loop is None:
+            raise ServerError("the server is not running")
+        return self._config.http_protocol_class.__name__, type(self._loop).__name__
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> LiveServer:
         if self._thread is not None:
@@ -82,7 +96,9 @@ class LiveServer:
     def _run(self) -> None:
         assert self._socket is not None
         try:
-            asyncio.run(self._server.serve(sockets=[self._socket]))
+            with asyncio.Runner(loop_factory=self._config.get_loop_factory()) as runner:
+                self._loop = runner.get_loop()
+                runner.run(self._server.serve(sockets=[self._socket]))
         except BaseException as error:  # reported by start()/stop() in the caller's thread
             self._error = error
 
@@ -92,6 +108,23 @@ class LiveServer:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.stop()
+
+
+def uvicorn_config(app: MockflowApp, *, host: str, port: int, log_level: str, http: str = "auto",
+                   loop: str = "auto", access_log: bool = True) -> uvicorn.Config:
+    """uvicorn's settings for mockflow: no lifespan, no websockets (the API has none), and the
+    parser and loop asked for (a named one that is not installed fails here, not at the first request)."""
+    if http not in HTTP_CHOICES or loop not in LOOP_CHOICES:
+        raise ServerError(f"unknown http {http!r} or loop {loop!r}: choose from {HTTP_CHOICES} and {LOOP_CHOICES}")
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off", ws="none",
+                            http=http, loop=loop, access_log=access_log)
+    try:
+        config.get_loop_factory()
+        if http == "httptools":
+            importlib.import_module("httptools")
+    except ImportError as missing:
+        raise ServerError(f"{http}/{loop} asked for, but {missing.name} is not installed") from missing
+    return config
 
 
 class _ThreadServer(uvicorn.Server):

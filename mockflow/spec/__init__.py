@@ -4,16 +4,27 @@
 and one operation index (building a second app costs no parsing). The default source is the
 vendored Airflow 2.5.3 spec with its in-memory corrections; other bundles (the control API, a
 later Airflow version) bring their own `SpecSource`.
+
+Across processes the corrected, indexed spec is kept as a pickle beside this package's bytecode,
+named by a digest of the document and of the code that corrects and indexes it: `mockflow serve`
+then starts without parsing YAML (half its start-up), and an edit to any of them misses the cache.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import hashlib
+import importlib.util
 import json
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -96,10 +107,53 @@ def load_spec(source: SpecSource = AIRFLOW_2_5_3) -> Spec:
 @functools.cache
 def _parsed(source: SpecSource) -> Spec:
     text = source.read_text()
-    document = _load_json(text) if source.filename.endswith(".json") else yaml.load(text, Loader=_yaml_loader())
-    if source.patches is not None:
-        source.patches(document)
-    return index_spec(document)
+    cache = _cache_file(source, text)
+    spec = _read_cache(cache) if cache is not None else None
+    if spec is None:
+        document = _load_json(text) if source.filename.endswith(".json") else yaml.load(text, Loader=_yaml_loader())
+        if source.patches is not None:
+            source.patches(document)
+        spec = index_spec(document)
+        if cache is not None:
+            _write_cache(cache, spec)
+    return spec
+
+
+def _cache_file(source: SpecSource, text: str) -> Path | None:
+    """Where the pickle of this source would be, or None when its code cannot be fingerprinted."""
+    digest = hashlib.sha256(text.encode())
+    for function in (source.patches, index_spec):
+        if function is None:
+            continue
+        module = sys.modules.get(function.__module__)
+        filename = getattr(module, "__file__", None)
+        if filename is None:
+            return None
+        digest.update(f"{function.__module__}.{function.__qualname__}".encode())
+        digest.update(Path(filename).read_bytes())
+    pycache = Path(importlib.util.cache_from_source(__file__)).parent
+    return pycache / f"{source.package}.{source.filename}.{digest.hexdigest()[:24]}.pickle"
+
+
+def _read_cache(path: Path) -> Spec | None:
+    try:
+        spec = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return spec if isinstance(spec, Spec) else None
+
+
+def _write_cache(path: Path, spec: Spec) -> None:
+    if sys.dont_write_bytecode:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(spec, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)  # whole or absent, even with several processes starting at once
+    except OSError:
+        return  # a read-only install parses the spec each time, as before
 
 
 def index_spec(document: JSON) -> Spec:
