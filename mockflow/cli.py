@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -121,6 +122,7 @@ def serve(args: argparse.Namespace) -> int:
             auth=args.auth,
             expose_config=args.expose_config,
             validation=args.validation,
+            simulation=None if "MOCKFLOW_SIMULATION" in os.environ else "real",  # a served mock runs its DAGs
         )
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)
