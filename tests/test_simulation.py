@@ -547,3 +547,27 @@ def test_a_dataset_event_triggers_a_consumer_once_all_its_datasets_have_one() ->
     events = list(store.state.dataset_events.values())
     assert [(e.source_dag_id, e.created_dagruns) for e in events] == [
         ("producer", [("consumer", run.dag_run_id)]), ("other", [("consumer", run.dag_run_id)])]
+
+
+def test_clearing_and_marking_over_http_interact_with_the_simulation() -> None:
+    client = TestClient(build_app())
+    client.auth = ("admin", "admin")
+    client.put("/_mockflow/simulation", json={"mode": "virtual"})
+    client.put("/_mockflow/clock", json={"now": "2024-06-10T12:00:00+00:00"})
+    run_url = f"{API}/dags/customer_export/dagRuns/t1"
+    client.post(f"{API}/dags/customer_export/dagRuns", json={"dag_run_id": "t1"})
+    client.post("/_mockflow/simulation/run-until-idle", json={})
+    cleared = client.post(f"{run_url}/clear", json={"dry_run": False}).json()
+    assert (cleared["state"], cleared["start_date"]) == ("queued", None)
+    client.post("/_mockflow/simulation/run-until-idle", json={})
+    rows = client.get(f"{run_url}/taskInstances").json()["task_instances"]
+    assert [(ti["state"], ti["try_number"]) for ti in rows] == [("success", 2), ("success", 2)]
+    assert client.get(f"{run_url}/taskInstances/write_export/logs/2", headers={"Accept": "text/plain"}
+                      ).text.count("Starting attempt 2 of 2") == 1  # clearing gave it a new retry budget
+    client.post(f"{API}/dags/customer_export/dagRuns", json={"dag_run_id": "t2"})
+    client.post("/_mockflow/clock/advance", json={"seconds": 3})  # query_segment is running
+    client.patch(f"{API}/dags/customer_export/dagRuns/t2", json={"state": "failed"})
+    client.post("/_mockflow/simulation/run-until-idle", json={})
+    rows = client.get(f"{API}/dags/customer_export/dagRuns/t2/taskInstances").json()["task_instances"]
+    assert [ti["state"] for ti in rows] == ["failed", None]
+    assert client.get(f"{API}/dags/customer_export/dagRuns/t2").json()["state"] == "failed"
