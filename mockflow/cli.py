@@ -7,6 +7,7 @@ import contextlib
 import gc
 import importlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -151,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
             journal_limit=args.journal_limit,
             fault_header=args.fault_header,
             seed=args.seed,
+            simulation=None if "MOCKFLOW_SIMULATION" in os.environ else "real",  # a served mock runs its DAGs
         )
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)

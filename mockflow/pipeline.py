@@ -25,6 +25,7 @@ from mockflow.api.errors import problem_for
 from mockflow.audit import write_audit_row
 from mockflow.auth import UNRESTRICTED, Caller, authenticate, authorize
 from mockflow.problems import PROBLEM_CONTENT_TYPE, ApiError, ResponseInvalid
+from mockflow.simulation.step import simulate
 from mockflow.spec import Operation
 from mockflow.store.errors import DomainError
 from mockflow.store.state import State
@@ -200,7 +201,7 @@ def call_handler(ex: Exchange, call_next: Next) -> Reply:
 
 
 # The request path of an Airflow-style bundle, after the app's outer steps.
-AIRFLOW_STEPS: tuple[Step, ...] = (validate_request, hold_store, authenticate_basic, authorize_operation, audit,
-                                   call_handler)
+AIRFLOW_STEPS: tuple[Step, ...] = (validate_request, hold_store, simulate, authenticate_basic, authorize_operation,
+                                   audit, call_handler)
 # What the app runs around every bundle's steps (observed bundles get the journal and faults first).
 OUTER_STEPS: tuple[Step, ...] = (check_response, render_errors)

@@ -35,6 +35,10 @@ class Settings:
     max_namespaces: int = 64
     # Honour `Prefer: code=<status>` on Airflow API requests (a one-off fault), as Prism does.
     fault_header: bool = False
+    # The simulated scheduler: virtual (moves with a frozen clock), real (with the clock, `speed`
+    # times faster) or off. `mockflow serve` defaults to real.
+    simulation: str = "virtual"
+    simulation_speed: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -59,6 +63,10 @@ class Settings:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
         if self.journal_limit < 0:
             raise ValueError(f"journal_limit must be 0 or more, not {self.journal_limit}")
+        if self.simulation not in ("virtual", "real", "off"):
+            raise ValueError(f"simulation must be one of virtual, real, off, not {self.simulation!r}")
+        if not self.simulation_speed > 0:
+            raise ValueError(f"simulation_speed must be above 0, not {self.simulation_speed}")
         if self.max_namespaces < 1:
             raise ValueError(f"max_namespaces must be 1 or more, not {self.max_namespaces}")
 
@@ -77,6 +85,11 @@ def _parse(name: str, raw: str) -> Any:
         if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
             raise ValueError(f"MOCKFLOW_{name.upper()} must be true or false, not {raw!r}")
         return raw.lower() in ("true", "1", "yes", "on")
+    if name == "simulation_speed":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"MOCKFLOW_SIMULATION_SPEED must be a number, not {raw!r}") from None
     if name == "control_token":
         return raw or None
     if name == "fixtures":

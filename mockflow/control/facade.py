@@ -21,6 +21,7 @@ from mockflow.control.checks import CONTROL_SPEC
 from mockflow.control.faults import Effect, Match, Rule
 from mockflow.control.journal import Entry, Filter
 from mockflow.control.namespaces import Namespace
+from mockflow.control.simulation_facade import SimulationControls
 from mockflow.problems import AlreadyExists, BadRequest, NotFound, ResponseInvalid
 from mockflow.spec import load_spec
 from mockflow.wire import iso, parse_datetime
@@ -32,7 +33,7 @@ JSON = dict[str, Any]
 RESETTABLE = ("store", "journal", "faults", "clock")
 
 
-class Control:
+class Control(SimulationControls):
     def __init__(self, app: MockflowApp, namespace: Namespace) -> None:
         self._app = app
         self._space = namespace
@@ -209,11 +210,13 @@ class Control:
             clock.freeze(moment)
         elif moment is not None:
             clock.set(moment)
+        self._catch_up()
         return self.get_clock()
 
     def advance_clock(self, move: Mapping[str, Any]) -> JSON:
         move = self._checked("advance_clock", move)
         self._space.store.clock.advance(timedelta(seconds=move["seconds"]))
+        self._catch_up()
         return self.get_clock()
 
     # --- checks shared with HTTP ------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockflow.simulation.scripts import script_part
 from mockflow.store.datasets import reflect_dag
 from mockflow.store.records import Dag, DagRun, LogChunk, Task, TaskInstance, XCom
 from mockflow.store.state import JSON, State
@@ -56,6 +57,7 @@ def dag_from_wire(data: JSON) -> Dag:
         tasks={task.task_id: task for task in tasks},
         dataset_triggers=list(mock.get("dataset_triggers") or []),
         stored_tag_order=mock.get("stored_tag_order"),
+        script=script_part(mock),
         wire={k: v for k, v in data.items() if k not in _TYPED_DAG_FIELDS},
     )
 
@@ -84,6 +86,7 @@ def task_from_wire(data: JSON) -> Task:
         map_length=mock.get("map_length"),
         extra_links=list(mock.get("extra_links") or []),
         outlets=list(mock.get("outlets") or []),
+        script=script_part(mock),
         wire={k: v for k, v in data.items() if k != "x-mockflow"},
     )
 

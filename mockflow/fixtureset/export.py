@@ -105,6 +105,7 @@ def dag_file(state: State, dag: Dag, xcoms: dict[TiKey, list[Any]], logs: dict[T
         mock["dataset_triggers"] = list(dag.dataset_triggers)
     if dag.stored_tag_order is not None:
         mock["stored_tag_order"] = list(dag.stored_tag_order)
+    mock.update(dag.script)
     if mock:
         wire["x-mockflow"] = mock
     runs = state.runs_by_dag.get(dag.dag_id, {})
@@ -123,6 +124,7 @@ def _task(task: Task) -> JSON:
         mock["extra_links"] = list(task.extra_links)
     if task.outlets:
         mock["outlets"] = list(task.outlets)
+    mock.update(task.script)
     class_ref = wire.get("class_ref") or {}
     if task.operator_class != (class_ref.get("class_name") or wire.get("operator_name") or "BaseOperator"):
         mock["operator"] = task.operator_class

@@ -17,6 +17,7 @@ import jsonschema_rs
 
 from mockflow.fixtureset.files import KeyPath
 from mockflow.schemas import to_json_schema
+from mockflow.simulation.scripts import SCRIPT_PROPERTIES
 from mockflow.spec import load_spec
 
 JSON = dict[str, Any]
@@ -48,12 +49,13 @@ TASK_MOCK: JSON = {
         "extra_links": _STRINGS,
         "outlets": _STRINGS,
         "operator": {"type": "string"},
+        **SCRIPT_PROPERTIES,
     },
     "additionalProperties": False,
 }
 DAG_MOCK: JSON = {
     "type": "object",
-    "properties": {"dataset_triggers": _STRINGS, "stored_tag_order": _STRINGS},
+    "properties": {"dataset_triggers": _STRINGS, "stored_tag_order": _STRINGS, **SCRIPT_PROPERTIES},
     "additionalProperties": False,
 }
 LOG: JSON = {

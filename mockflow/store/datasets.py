@@ -79,3 +79,21 @@ def filter_events(state: State, query: Mapping[str, Any]) -> list[DatasetEvent]:
         if wanted:
             rows = [row for row in rows if getattr(row, name) == wanted]
     return rows
+
+
+# --- events --------------------------------------------------------------------------------------
+
+def record_event(state: State, dataset: Dataset, *, dag_id: str, task_id: str, run_id: str, map_index: int,
+                 when: datetime) -> DatasetEvent:
+    """What a producing task's success writes: one event on its outlet dataset."""
+    event = DatasetEvent(id=state.next_id("dataset_events"), dataset_id=dataset.id, timestamp=when,
+                         source_dag_id=dag_id, source_task_id=task_id, source_run_id=run_id,
+                         source_map_index=map_index)
+    state.dataset_events[event.id] = event
+    return event
+
+
+def link_run(event: DatasetEvent, run_key: tuple[str, str]) -> None:
+    """The event took part in creating that (dataset-triggered) run."""
+    if run_key not in event.created_dagruns:
+        event.created_dagruns = [*event.created_dagruns, run_key]

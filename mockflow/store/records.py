@@ -114,6 +114,7 @@ class Task:
     map_length: int | None = None  # number of expansions of a mapped task (None: unknown)
     extra_links: list[str] = field(default_factory=list)  # link names, e.g. "Triggered DAG"
     outlets: list[str] = field(default_factory=list)  # dataset URIs this task produces
+    script: JSON = field(default_factory=dict)  # what the simulated task does (mockflow.simulation.scripts)
     wire: JSON = field(default_factory=dict)
 
 
@@ -142,6 +143,7 @@ class Dag:
     # Airflow inserts them by iterating a set, so `GET /dags` may list them in another order
     # than `/details` does (None: the declared order).
     stored_tag_order: list[str] | None = None
+    script: JSON = field(default_factory=dict)  # the DAG's tasks' default simulation script
     # The rest of the DAG and DAG-details objects, echoed as loaded.
     wire: JSON = field(default_factory=dict)
 

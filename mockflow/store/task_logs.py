@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mockflow.store.errors import InvalidInputError, NotFoundError
-from mockflow.store.records import TaskInstance
+from mockflow.store.records import LogChunk, TaskInstance
 from mockflow.store.state import JSON, State
 from mockflow.wire import iso
 
@@ -155,3 +155,15 @@ def metadata_from(token: str | None, full_content: bool | None, source: random.R
         full_content = True
     metadata["download_logs"] = bool(full_content)
     return metadata
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+def write_log(state: State, ti: TaskInstance, try_number: int, text: str, *, append: bool = False) -> LogChunk:
+    """The log file of one try: written anew, or `text` added at its end."""
+    key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, try_number)
+    old = state.logs.get(key)
+    content = (old.content if old is not None and append else "") + text
+    chunk = LogChunk(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, try_number, content)
+    state.logs[key] = chunk
+    return chunk

@@ -1,0 +1,114 @@
+"""`Simulation`: the simulated scheduler of one store, its time mode and its run-time scripts.
+
+Modes: `virtual` (the default in tests) follows the store's clock only while it is frozen, so
+time moves when the clock is set or advanced, or on `run_until_idle`; `real` follows the clock
+as it runs, every delay and duration divided by `speed`; `off` never moves anything. Catching
+up replays every move due between the last look and now, in time order, under the store's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from datetime import datetime, timedelta
+from typing import Literal
+
+from mockflow.clock import Clock
+from mockflow.simulation.marks import SCHEDULER_DELAY
+from mockflow.simulation.scheduler import Scheduler
+from mockflow.simulation.scripts import ScriptBook
+from mockflow.store import Store
+from mockflow.store.state import State
+
+Mode = Literal["virtual", "real", "off"]
+MODES: tuple[Mode, ...] = ("virtual", "real", "off")
+IDLE_LIMIT = 100_000  # instants one `run_until_idle` may visit (a guard against runaway scripts)
+
+
+class Simulation:
+    def __init__(self, mode: Mode = "virtual", speed: float = 1.0) -> None:
+        self.book = ScriptBook()
+        self.scheduler = Scheduler(self.book)
+        self.cursor: datetime | None = None  # how far the simulation has replayed
+        self._state_id: int | None = None
+        self.mode: Mode = mode
+        self.speed = speed
+        self.configure(mode, speed)
+
+    def configure(self, mode: Mode, speed: float) -> None:
+        if mode not in MODES:
+            raise ValueError(f"simulation mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if speed <= 0:
+            raise ValueError(f"simulation speed must be above 0, not {speed}")
+        self.mode, self.speed = mode, speed
+        self.scheduler.scale = 1 / speed if mode == "real" else 1.0
+
+    def follows(self, clock: Clock) -> bool:
+        """Whether requests make it catch up to the clock."""
+        return self.mode == "real" or (self.mode == "virtual" and clock.frozen)
+
+    def _same_state(self, state: State, now: datetime) -> None:
+        # A reset or an imported state is another object: what was marked belongs to the old one.
+        if self._state_id != id(state) or self.cursor is None or now < self.cursor:
+            self.scheduler.runs.clear()
+            self.scheduler.tis.clear()
+            self._state_id, self.cursor = id(state), now
+
+    def observe(self, state: State, now: datetime) -> None:
+        """Notices what changed without it (a trigger, a clear): it counts from the next loop."""
+        if self.mode == "off":
+            return
+        self._same_state(state, now)
+        for _ in self.scheduler.pending(state, now, self.scheduler.scaled(SCHEDULER_DELAY)):
+            pass
+
+    def catch_up(self, state: State, now: datetime) -> int:
+        """Every move due by `now`, in time order; returns how many were made."""
+        if self.mode == "off":
+            return 0
+        self._same_state(state, now)
+        assert self.cursor is not None
+        self.observe(state, self.cursor)
+        moves, at = 0, self.cursor
+        while True:
+            moves += self.scheduler.step(state, at)
+            upcoming = self.scheduler.next_due(state, at)
+            if upcoming is None or upcoming > now:
+                break
+            at = upcoming
+        self.cursor = now
+        return moves
+
+    def run_until_idle(self, store: Store, limit: int = IDLE_LIMIT) -> tuple[int, int]:
+        """Moves the clock from one due move to the next until nothing is left to do; returns
+        (moves made, instants visited)."""
+        with store.lock:
+            moves, instants = self.catch_up(store.state, store.clock.now()), 0
+            while instants < limit:
+                upcoming = self.scheduler.next_due(store.state, store.clock.now())
+                if upcoming is None:
+                    break
+                store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
+                moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
+                instants += 1
+            return moves, instants
+
+
+def mode_of(name: str) -> Mode:
+    for mode in MODES:
+        if mode == name:
+            return mode
+    raise ValueError(f"simulation mode must be one of {', '.join(MODES)}, not {name!r}")
+
+
+_simulations: weakref.WeakKeyDictionary[Store, Simulation] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def simulation_of(store: Store, mode: Mode = "virtual", speed: float = 1.0) -> Simulation:
+    """The simulation of `store`, made with `mode` and `speed` on first use."""
+    with _registry_lock:
+        simulation = _simulations.get(store)
+        if simulation is None:
+            simulation = _simulations[store] = Simulation(mode, speed)
+        return simulation

@@ -1,0 +1,263 @@
+"""The scheduler's moves at one instant, and when the next one is due.
+
+`pending` lists the work the scheduler and the workers have, each item with the time it is due
+(work that waits for another event, such as a free pool slot, is listed when it could happen).
+`step` applies everything due by an instant, in Airflow's order within a loop: finished tries
+first (they free slots), then dependency checks, retries, queueing by priority, worker starts,
+and last the runs' own state. Every write is a whole move: the store is never left half-changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from mockflow.simulation import capacity, datasets, mapping, tries
+from mockflow.simulation.marks import EXECUTOR_DELAY, SCHEDULER_DELAY, Marks
+from mockflow.simulation.rules import Upstream, decide
+from mockflow.simulation.scripts import ScriptBook
+from mockflow.store.records import Dag, DagRun, TaskInstance
+from mockflow.store.state import RunKey, State, TaskInstanceKey
+from mockflow.store.states import (
+    DEFERRED,
+    FAILED,
+    QUEUED,
+    REMOVED,
+    RESTARTING,
+    RUN_FAILED,
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_SUCCESS,
+    RUN_UNFINISHED,
+    RUNNING,
+    SCHEDULED,
+    SHUTDOWN,
+    SUCCESS,
+    TI_FAILED,
+    TI_FINISHED,
+    UP_FOR_RESCHEDULE,
+    UP_FOR_RETRY,
+)
+
+DEFAULT_RETRY_DELAY = timedelta(seconds=300)  # Airflow's `default_task_retry_delay`
+REWAKE_DELAY = timedelta(seconds=5)  # a deferred or rescheduled try is back after this
+# The order of kinds of work within one instant.
+END, DECIDE, RETRY, QUEUE, START, FINISH_RUN, START_RUN = range(7)
+_ORDER = (START_RUN, END, DECIDE, RETRY, QUEUE, START, FINISH_RUN)
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    due: datetime
+    kind: int
+    dag: Dag
+    run: DagRun
+    ti: TaskInstance | None = None
+
+
+class Scheduler:
+    def __init__(self, book: ScriptBook) -> None:
+        self.book = book
+        self.runs: Marks[RunKey] = Marks()
+        self.tis: Marks[TaskInstanceKey] = Marks()
+        self.scale = 1.0  # real time at speed s: every delay and duration divided by s
+
+    def scaled(self, delay: timedelta) -> timedelta:
+        return delay * self.scale
+
+    # --- what is pending ---------------------------------------------------------------------------------
+
+    def pending(self, state: State, seen: datetime, loop: timedelta) -> Iterator[Work]:
+        """All work of the unfinished runs of unpaused DAGs. Records changed since the simulation
+        last looked are noticed at `seen`, counting from `seen + loop`."""
+        for dag in state.dags.values():
+            if dag.is_paused or not dag.is_active:
+                continue
+            for run in list(state.dag_runs.of_dag(dag.dag_id)):
+                if run.state in RUN_UNFINISHED:
+                    yield from self._run_work(state, dag, run, seen, loop)
+
+    def _run_work(self, state: State, dag: Dag, run: DagRun, seen: datetime, loop: timedelta) -> Iterator[Work]:
+        run_since = self.runs.since((run.dag_id, run.dag_run_id), run.state, 0, seen, loop)
+        if run.state == RUN_QUEUED:
+            yield Work(run_since, START_RUN, dag, run)
+            return
+        rows = state.task_instances.of_run(run.dag_id, run.dag_run_id)
+        by_task: dict[str, list[TaskInstance]] = {}
+        for (task_id, _), ti in rows.items():
+            by_task.setdefault(task_id, []).append(ti)
+        upstream = _upstream_of(dag)
+        sinces = {ti.id: self.tis.since((ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index), ti.state,
+                                        ti.try_number, seen, loop) for ti in rows.values()}
+        latest, unfinished, stuck = max([run_since, *sinces.values()]), 0, True
+        for ti in rows.values():
+            if ti.state in TI_FINISHED:
+                continue
+            unfinished += 1
+            ups = [u for t in upstream.get(ti.task_id, ()) for u in by_task.get(t, ())]
+            work = self._ti_work(dag, run, ti, sinces, run_since, ups)
+            if work is not None:
+                stuck = False
+                yield work
+        if unfinished == 0 or stuck:  # all done, or nothing can ever move again (a deadlock)
+            yield Work(latest + self.scaled(SCHEDULER_DELAY), FINISH_RUN, dag, run)
+
+    def _ti_work(self, dag: Dag, run: DagRun, ti: TaskInstance, sinces: dict[int, datetime], run_since: datetime,
+                 ups: list[TaskInstance]) -> Work | None:
+        since = sinces[ti.id]
+        if ti.state is None:
+            task = dag.tasks.get(ti.task_id)
+            if task is not None and decide(_rule(task.wire), Upstream.of(u.state for u in ups)) == "wait":
+                return None
+            done = [sinces[u.id] + self.scaled(SCHEDULER_DELAY) for u in ups if u.state in TI_FINISHED]
+            return Work(max([since, run_since, *done]), DECIDE, dag, run, ti)
+        if ti.state == SCHEDULED:
+            return Work(since, QUEUE, dag, run, ti)
+        if ti.state == QUEUED:
+            return Work(since + self.scaled(EXECUTOR_DELAY), START, dag, run, ti)
+        if ti.state == RUNNING:
+            task = dag.tasks.get(ti.task_id)
+            duration = self.book.duration(dag, task, run.dag_run_id) if task is not None else 0.0
+            return Work(since + self.scaled(timedelta(seconds=duration)), END, dag, run, ti)
+        if ti.state in (RESTARTING, SHUTDOWN):
+            return Work(since + self.scaled(EXECUTOR_DELAY), END, dag, run, ti)
+        if ti.state == UP_FOR_RETRY:
+            task = dag.tasks.get(ti.task_id)
+            return Work(since + self.scaled(_retry_delay(task.wire if task else {})), RETRY, dag, run, ti)
+        if ti.state in (DEFERRED, UP_FOR_RESCHEDULE):
+            return Work(since + self.scaled(REWAKE_DELAY), RETRY, dag, run, ti)
+        return None
+
+    # --- moves ---------------------------------------------------------------------------------------------
+
+    def step(self, state: State, now: datetime) -> int:
+        """Applies all work due by `now` until none is left; returns how many moves were made."""
+        moves = 0
+        while True:
+            due = sorted((w for w in self.pending(state, now, timedelta(0)) if w.due <= now), key=_work_order)
+            made = sum(self._apply(state, work, now) for work in due)
+            if not made:
+                return moves
+            moves += made
+
+    def next_due(self, state: State, after: datetime) -> datetime | None:
+        dues = [w.due for w in self.pending(state, after, timedelta(0)) if w.due > after]
+        return min(dues) if dues else None
+
+    def _apply(self, state: State, work: Work, now: datetime) -> bool:
+        ti, run = work.ti, work.run
+        if ti is None:
+            if work.kind == START_RUN:
+                return self._start_run(state, work.dag, run, now)
+            return self._finish_run(state, work.dag, run, now)
+        if (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index) not in state.task_instances:
+            return False
+        return self._apply_ti(state, work, ti, now)
+
+    def _apply_ti(self, state: State, work: Work, ti: TaskInstance, now: datetime) -> bool:
+        table, dag, run = state.task_instances, work.dag, work.run
+        if work.kind == DECIDE:
+            return self._decide(state, dag, run, ti, now)
+        if work.kind == QUEUE:
+            if not capacity.has_room(state, dag, ti):
+                return False
+            table.set_state(ti, QUEUED)
+            table.update(ti, queued_when=now)
+            return True
+        if work.kind == START and ti.state == QUEUED:
+            tries.start_try(state, ti, run, now)
+            return True
+        if work.kind == RETRY:
+            table.set_state(ti, SCHEDULED)
+            return True
+        if work.kind == END:
+            self._end(state, dag, run, ti, now)
+            return True
+        return False
+
+    def _end(self, state: State, dag: Dag, run: DagRun, ti: TaskInstance, now: datetime) -> None:
+        table = state.task_instances
+        if ti.state in (RESTARTING, SHUTDOWN):  # a cleared or killed try: retried while tries are left
+            eligible = ti.state == RESTARTING or ti.try_number <= ti.max_tries
+            table.set_state(ti, UP_FOR_RETRY if eligible else FAILED)
+            table.update(ti, end_date=now, duration=(now - (ti.start_date or now)).total_seconds())
+            return
+        task = dag.tasks.get(ti.task_id)
+        if task is None:
+            table.set_state(ti, FAILED)
+            return
+        outcome = tries.end_try(state, ti, run, dag, self.book.resolve(dag, task, run.dag_run_id), now)
+        if outcome == SUCCESS and task.outlets:
+            datasets.produce(state, task, ti, now)
+
+    def _decide(self, state: State, dag: Dag, run: DagRun, ti: TaskInstance, now: datetime) -> bool:
+        table = state.task_instances
+        task = dag.tasks.get(ti.task_id)
+        state.dag_runs.update(run, last_scheduling_decision=now)
+        if task is None:
+            table.set_state(ti, REMOVED)
+            return True
+        ups = [u for (task_id, _), u in table.of_run(run.dag_id, run.dag_run_id).items()
+               if task_id in _upstream_of(dag).get(ti.task_id, ())]
+        verdict = decide(_rule(task.wire), Upstream.of(u.state for u in ups))
+        if verdict == "wait":
+            return False
+        if verdict == "run" and mapping.expand(state, dag, run, ti, now):
+            return True  # the expanded task instances are checked next
+        if verdict == "run":
+            table.set_state(ti, SCHEDULED)
+        else:  # `set_state` stamps the dates of a try that never ran
+            table.set_state(ti, verdict)
+            table.update(ti, start_date=ti.start_date or now, end_date=now, duration=0.0)
+        return True
+
+    def _start_run(self, state: State, dag: Dag, run: DagRun, now: datetime) -> bool:
+        active = sum(1 for other in state.dag_runs.of_dag(dag.dag_id) if other.state == RUN_RUNNING)
+        if run.state != RUN_QUEUED or active >= dag.max_active_runs:
+            return False
+        state.dag_runs.set_state(run, RUN_RUNNING, now)
+        state.dag_runs.update(run, start_date=now, last_scheduling_decision=now)
+        return True
+
+    def _finish_run(self, state: State, dag: Dag, run: DagRun, now: datetime) -> bool:
+        """`DagRun.update_state`: failed when a leaf failed (or nothing can run), else success."""
+        rows = [ti for ti in state.task_instances.of_run(run.dag_id, run.dag_run_id).values() if ti.state != REMOVED]
+        leaves = {task_id for task_id, task in dag.tasks.items() if not task.downstream_task_ids}
+        stuck = any(ti.state not in TI_FINISHED for ti in rows)
+        failed = stuck or any(ti.state in TI_FAILED for ti in rows if ti.task_id in leaves)
+        state.dag_runs.set_state(run, RUN_FAILED if failed else RUN_SUCCESS, now)
+        state.dag_runs.update(run, last_scheduling_decision=now)
+        self.runs.drop((run.dag_id, run.dag_run_id))
+        for ti in rows:
+            self.tis.drop((ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index))
+        return True
+
+
+def _work_order(work: Work) -> tuple[Any, ...]:
+    ti = work.ti
+    if ti is None:
+        return (_ORDER.index(work.kind), 0, work.run.logical_date, work.run.id, 0)
+    # queueing goes by priority, then logical date (Airflow's `-priority_weight, execution_date`)
+    return (_ORDER.index(work.kind), -ti.priority_weight, work.run.logical_date, ti.map_index, ti.id)
+
+
+def _rule(wire: dict[str, Any]) -> str:
+    return str(wire.get("trigger_rule") or "all_success")
+
+
+def _retry_delay(wire: dict[str, Any]) -> timedelta:
+    delay = wire.get("retry_delay")
+    if not isinstance(delay, dict):
+        return DEFAULT_RETRY_DELAY
+    return timedelta(days=delay.get("days", 0), seconds=delay.get("seconds", 0),
+                     microseconds=delay.get("microseconds", 0))
+
+
+def _upstream_of(dag: Dag) -> dict[str, list[str]]:
+    upstream: dict[str, list[str]] = {}
+    for task in dag.tasks.values():
+        for child in task.downstream_task_ids:
+            upstream.setdefault(child, []).append(task.task_id)
+    return upstream
