@@ -403,7 +403,8 @@ def test_the_control_api_scripts_a_task_and_runs_until_idle() -> None:
     extract = client.get(f"{API}/dags/ingest_orders/dagRuns/t1/taskInstances/extract_orders").json()
     assert (extract["state"], extract["try_number"], extract["duration"]) == ("success", 2, 20.0)
     started = parse_datetime(run["start_date"])
-    assert started is not None and start is not None and started > start  # after the fixtures' own running run of this DAG
+    # after the fixtures' own running run of this DAG
+    assert started is not None and start is not None and started > start
     entry = client.get(f"{API}/dags/ingest_orders/dagRuns/t1/taskInstances/extract_orders/xcomEntries/row_count")
     assert entry.json()["value"] == "12"
     log = client.get(f"{API}/dags/ingest_orders/dagRuns/t1/taskInstances/extract_orders/logs/1",
