@@ -108,7 +108,7 @@ def fingerprint(state: State) -> bytes:
 
 
 # Small limits, so that the edge's refusals are in the mix too.
-APP = build_app(MINIMAL, max_url_length=160, max_query_params=4, max_header_bytes=300, max_body_bytes=2000)
+APP = build_app(MINIMAL, max_url_length=160, max_query_params=4, max_header_bytes=200, max_body_bytes=2000)
 
 
 @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
