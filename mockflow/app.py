@@ -9,12 +9,13 @@ the bundle's own steps (`mockflow.pipeline`). The reply becomes bytes in one pla
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from mockflow.api.bundle import airflow_v1
 from mockflow.api.context import Reply
@@ -26,15 +27,20 @@ from mockflow.control.facade import Control
 from mockflow.control.journal import Journal
 from mockflow.control.namespaces import HEADER, Namespace, Namespaces
 from mockflow.control.steps import inject_faults, record_in_journal
-from mockflow.disconnect import RAW_SEND, DisconnectResponse
+from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
 from mockflow.fixtureset.cache import seeded_store
+from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, Limits, edge_refusal, read_body
 from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Step, problem_reply, run
-from mockflow.problems import ApiError, MethodNotAllowed, RouteNotFound, dump_json
+from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound, dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import Operation
 from mockflow.store import Store
 from mockflow.validation import RawRequest, Validator
+
+log = logging.getLogger("mockflow")
+# The operation a request was routed to, kept in its scope so a crash after the steps can name it.
+OPERATION_KEY = "mockflow.operation"
 
 
 @dataclass
@@ -57,6 +63,7 @@ class MockflowApp:
         served = tuple(bundles) if bundles else (airflow_v1(),)
         self.bundles = (*served, control_bundle()) if settings.control else served
         self.health = Health()
+        self.limits = Limits.of(settings)
         self.served = {bundle.name: Served(bundle, _validator(settings, bundle), dict(bundle.handlers),
                                            _steps_of(bundle))
                        for bundle in self.bundles}
@@ -92,16 +99,51 @@ class MockflowApp:
             return  # nothing to start or stop
         scope[SCOPE_KEY] = self
         scope[RAW_SEND] = send  # the server's own send: a fault may need its connection
-        await self.router(scope, receive, send)
+        refused = edge_refusal(scope, self.limits) if scope["type"] == "http" else None
+        if refused is not None:
+            await self._refuse(Request(scope), refused)(scope, receive, send)
+            return
+        watched = _WatchedSend(send)
+        try:
+            await self.router(scope, receive, watched)
+        except FaultDisconnect:
+            raise  # in-process, the broken connection a fault rule asked for
+        except Exception as crash:  # outside the steps: still a problem body, and a known bug
+            where = scope.get(OPERATION_KEY) or f"{scope.get('method')} {scope.get('path')}"
+            answer = self._crashed(str(where), "serving the request", crash)
+            if not watched.started:
+                await answer(scope, receive, send)
 
     async def dispatch(self, bundle: Bundle, op: Operation, request: Request) -> Response:
-        body = await request.body()
+        request.scope[OPERATION_KEY] = op.operation_id
+        try:
+            body = await read_body(request.stream(), self.limits)
+        except ClientDisconnect:
+            log.info("client left before sending the whole body of %s %s", request.method, request.url.path)
+            return Response(status_code=400)  # nobody is left to read it
+        except PayloadTooLarge as refused:
+            return self._refuse(request, refused)
         reply = self.handle(bundle, op, request, body)
         if reply.delay_ms:
             await asyncio.sleep(reply.delay_ms / 1000)
+        try:
+            response = render(reply)
+        except Exception as crash:  # a body the encoder refuses (it would be uvicorn's text/plain 500)
+            response = self._crashed(op.operation_id, "encoding its answer", crash)
         if reply.disconnect is not None:
-            return DisconnectResponse(reply.disconnect, render(reply))
-        return render(reply)
+            return DisconnectResponse(reply.disconnect, response)
+        return response
+
+    def _crashed(self, where: str, doing: str, crash: Exception) -> Response:
+        """A mockflow bug outside the steps: logged, kept in health, answered as a 500 problem."""
+        log.error("mockflow crashed in %s while %s", where, doing, exc_info=crash)
+        self.health.crashes.append(f"{where} ({doing}): {crash!r}")
+        return render(problem_reply(ApiError(f"mockflow crashed in {where} while {doing}: {crash!r}")))
+
+    def _refuse(self, request: Request, refused: ApiError) -> Response:
+        """A limit broken before any step ran: a problem body, journaled like other requests."""
+        self._journal_unrouted(request, refused.status, str(refused.detail))
+        return render(problem_reply(refused))
 
     def handle(self, bundle: Bundle, op: Operation, request: Request, body: bytes) -> Reply:
         served = self.served[bundle.name]
@@ -125,34 +167,54 @@ class MockflowApp:
             response: Response = render(problem_reply(RouteNotFound()))
         else:
             response = HTMLResponse(_HTML_404, status_code=404)
-        self._journal_unrouted(Request(scope), 404)
+        self._journal_unrouted(Request(scope), 404, _UNROUTED)
         await response(scope, receive, send)
 
     def method_not_allowed(self, allowed: list[str], request: Request) -> Response:
         # Airflow forgets the Allow header; RFC 9110 asks for it on a 405, so mockflow sends it.
         response = render(problem_reply(MethodNotAllowed()))
         response.headers["Allow"] = ", ".join(allowed)
-        self._journal_unrouted(request, 405)
+        self._journal_unrouted(request, 405, _UNROUTED)
         return response
 
-    def _journal_unrouted(self, request: Request, status: int) -> None:
+    def _journal_unrouted(self, request: Request, status: int, problem: str) -> None:
         """A request no operation answered is still journaled (but never one for the controls)."""
-        if not self.settings.control or request.url.path.startswith(control_bundle().prefix + "/"):
+        path: str = request.scope["path"]  # not `request.url`: it cannot be built for a non-ASCII query
+        if not self.settings.control or path.startswith(control_bundle().prefix + "/"):
             return
         try:
             namespace = self.namespaces.get(request.headers.get(HEADER))
         except ApiError:
             return
-        namespace.journal.add(time=namespace.store.clock.now(), method=request.method, path=request.url.path,
+        namespace.journal.add(time=namespace.store.clock.now(), method=request.method, path=path,
                               query=request.query_params.multi_items(), raw_headers=request.headers, raw_body=b"",
-                              status=status, request_valid=False,
-                              request_problem="no operation of the API answers this method and path")
+                              status=status, request_valid=False, request_problem=problem)
+
+
+_UNROUTED = "no operation of the API answers this method and path"
+
+
+class _WatchedSend:
+    """The server's send, noting whether an answer has begun (after that, no other can be sent)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 def _validator(settings: Settings, bundle: Bundle) -> Validator:
     # The controls are always validated: `validation="off"` is for benchmarking the Airflow API.
-    engine = settings.validation if bundle.observed else "compiled"
-    return Validator(engine, bundle.spec, optional_body_defaults=bundle.optional_body_defaults)
+    # The controls carry fixture files, held to the fixture files' depth limit whatever the setting.
+    if bundle.name == control_bundle().name:
+        return Validator("compiled", bundle.spec, optional_body_defaults=bundle.optional_body_defaults,
+                         max_json_depth=CONTROL_MAX_JSON_DEPTH, depth_setting=FIXTURE_DEPTH_NAME)
+    return Validator(settings.validation, bundle.spec, optional_body_defaults=bundle.optional_body_defaults,
+                     max_json_depth=settings.max_json_depth)
 
 
 def _steps_of(bundle: Bundle) -> tuple[Step, ...]:

@@ -103,6 +103,27 @@ class UnsupportedMediaType(ApiError):
         super().__init__(f"Invalid Content-type ({content_type}), expected JSON data")
 
 
+# The limits of a shared mockflow (`mockflow/limits.py`), answered like Werkzeug's generic HTTP
+# errors on the real server (`about:blank`): the detail names the limit and its setting.
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    default_title = "Request Entity Too Large"
+    type_name = None
+
+
+class UriTooLong(ApiError):
+    status = 414
+    default_title = "Request URI Too Large"
+    type_name = None
+
+
+class HeadersTooLarge(ApiError):
+    status = 431
+    default_title = "Request Header Fields Too Large"
+    type_name = None
+
+
 class ResponseInvalid(ApiError):
     """mockflow built a response its spec forbids: a bug in mockflow, never hidden."""
 

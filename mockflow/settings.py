@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
+from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING
+
 AuthMode = Literal["basic", "none", "deny"]
 ValidationEngine = Literal["compiled", "openapi-core", "off"]
 AUTH_MODES: tuple[AuthMode, ...] = ("basic", "none", "deny")
@@ -39,6 +41,12 @@ class Settings:
     # times faster) or off. `mockflow serve` defaults to real.
     simulation: str = "virtual"
     simulation_speed: float = 60.0
+    # --- limits of a shared service (mockflow/limits.py): each refusal is a problem body naming it ---
+    max_body_bytes: int = 16 * 1024 * 1024  # 413
+    max_header_bytes: int = 8 * 1024  # 431; below h11's 16 KiB so mockflow, not uvicorn, answers
+    max_url_length: int = 4094  # 414; gunicorn's limit_request_line, the real server's front door
+    max_query_params: int = 256  # 414
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH  # 400; a request body nested deeper is refused
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -69,9 +77,19 @@ class Settings:
             raise ValueError(f"simulation_speed must be above 0, not {self.simulation_speed}")
         if self.max_namespaces < 1:
             raise ValueError(f"max_namespaces must be 1 or more, not {self.max_namespaces}")
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        for name in _LIMITS:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")
+        if self.max_json_depth > MAX_JSON_DEPTH_CEILING:
+            raise ValueError(f"max_json_depth must be at most {MAX_JSON_DEPTH_CEILING} (orjson writes at most 254 "
+                             f"levels, and answers wrap values), not {self.max_json_depth}")
 
 
-_INTEGERS = ("port", "seed", "journal_limit", "max_namespaces")
+_LIMITS = ("max_body_bytes", "max_header_bytes", "max_url_length", "max_query_params", "max_json_depth")
+_INTEGERS = ("port", "seed", "journal_limit", "max_namespaces", *_LIMITS)
 _BOOLEANS = ("expose_config", "control", "fault_header")
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import orjson
 
+from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, depth_message, too_deep
 from mockflow.problems import BadRequest, ResponseInvalid, UnsupportedMediaType
 from mockflow.schemas import body_message, first_error
 from mockflow.spec import Operation, Parameter, Spec
@@ -109,8 +110,10 @@ def full_error_text(error: Any) -> str:
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
-def parse_body(op: Operation, raw: RawRequest) -> Any:
-    """Parse the JSON body of an operation that takes one; `None` when nothing was sent."""
+def parse_body(op: Operation, raw: RawRequest, max_depth: int = DEFAULT_MAX_JSON_DEPTH,
+               depth_setting: str = "MOCKFLOW_MAX_JSON_DEPTH") -> Any:
+    """Parse the JSON body of an operation that takes one; `None` when nothing was sent. A body
+    nested deeper than `max_depth` is refused: stored, it could never be written back."""
     if op.body_schema is None:
         return None
     media = (raw.content_type or "").split(";")[0].strip().lower()
@@ -124,6 +127,8 @@ def parse_body(op: Operation, raw: RawRequest) -> Any:
         raise BadRequest("Request body is not valid JSON") from None
     if body is None:
         raise BadRequest("Request body is not valid JSON")
+    if too_deep(body, max_depth) is not None:
+        raise BadRequest(depth_message("Request body", max_depth, depth_setting))
     return body
 
 
@@ -136,8 +141,10 @@ def body_error_message(op: Operation, body: Any) -> str | None:
 class Validator:
     """The seam the app calls: request checks with Airflow's texts, response checks that fail loudly."""
 
-    def __init__(self, engine: Engine, spec: Spec, *, optional_body_defaults: bool = False) -> None:
+    def __init__(self, engine: Engine, spec: Spec, *, optional_body_defaults: bool = False,
+                 max_json_depth: int = DEFAULT_MAX_JSON_DEPTH, depth_setting: str = "MOCKFLOW_MAX_JSON_DEPTH") -> None:
         self.engine = engine
+        self.max_json_depth, self.depth_setting = max_json_depth, depth_setting
         self._spec = spec
         self.optional_body_defaults = optional_body_defaults
         self._verdicts: Verdicts | None = None
@@ -148,7 +155,7 @@ class Validator:
 
     def check_request(self, op: Operation, raw: RawRequest) -> ValidRequest:
         query = parse_query(op, raw.query)
-        body = parse_body(op, raw)
+        body = parse_body(op, raw, self.max_json_depth, self.depth_setting)
         if body is None and self.optional_body_defaults and op.body_schema is not None and not op.body_required:
             body = {}  # an optional body left out means "no options" (Airflow itself refuses it)
         if self._verdicts is not None and not self._verdicts.request_ok(op, raw, query, body):

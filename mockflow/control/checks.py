@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME
 from mockflow.spec import Spec, SpecSource
 from mockflow.validation import RawRequest, Validator
 from mockflow.wire import iso
@@ -19,7 +20,8 @@ class ControlChecks:
     def __init__(self, spec: Spec) -> None:
         self._spec = spec
         # Always checked, whatever the Airflow API's engine: controls are few and cheap.
-        self._validator = Validator("compiled", spec, optional_body_defaults=True)
+        self._validator = Validator("compiled", spec, optional_body_defaults=True,
+                                    max_json_depth=CONTROL_MAX_JSON_DEPTH, depth_setting=FIXTURE_DEPTH_NAME)
 
     def check_body(self, operation_id: str, body: Mapping[str, Any]) -> Any:
         op = self._spec.operations[operation_id]

@@ -19,6 +19,7 @@ import orjson
 from mockflow.fixtureset.export import export_state
 from mockflow.fixtureset.files import SUFFIXES, FixtureError
 from mockflow.fixtureset.load import load_fixture_sets
+from mockflow.limits import FIXTURE_DEPTH_NAME, FIXTURE_MAX_JSON_DEPTH, depth_message, too_deep
 from mockflow.problems import BadRequest
 from mockflow.store import State
 
@@ -62,6 +63,7 @@ def load_files(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> State:
             directory = Path(tmp) / name
             directory.mkdir()
             for name, content in files.items():
+                _check_depth(name, content)
                 target = directory / _safe_relative(name)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(orjson.dumps(content))
@@ -86,6 +88,13 @@ def _loaded(directories: list[Path], shown_relative_to: Path | None) -> State:
         if shown_relative_to is not None:
             text = text.replace(str(shown_relative_to) + "/", "")
         raise BadRequest(text, title=_ERROR_TITLE) from None
+
+
+def _check_depth(name: str, content: Any) -> None:
+    # Before writing: orjson cannot even write a file nested past 254 levels.
+    if too_deep(content, FIXTURE_MAX_JSON_DEPTH) is not None:
+        raise BadRequest(f"{name}: " + depth_message("the file", FIXTURE_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME),
+                         title=_ERROR_TITLE)
 
 
 def _safe_relative(name: str) -> PurePosixPath:

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import yaml
 
+from mockflow.limits import FIXTURE_DEPTH_NAME, FIXTURE_MAX_JSON_DEPTH, depth_message, too_deep
+
 KeyPath = tuple[str | int, ...]
 SUFFIXES = (".json", ".yaml", ".yml")
 _YAML_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -111,13 +113,26 @@ class _StrictLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
 
 
 def read_file(path: Path) -> Any:
+    kind = "JSON" if path.suffix == ".json" else "YAML"
     try:
         if path.suffix == ".json":
-            return orjson.loads(path.read_bytes())
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+            data = orjson.loads(path.read_bytes())
+        else:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, OSError) as error:
-        kind = "JSON" if path.suffix == ".json" else "YAML"
         raise FixtureError([Problem(str(path), "", f"not valid {kind}: {error}")]) from None
+    except RecursionError:  # PyYAML builds nested nodes recursively
+        raise FixtureError([Problem(str(path), "", f"not valid {kind}: nested too deeply to read")]) from None
+    _check_depth(path, data)
+    return data
+
+
+def _check_depth(path: Path, data: Any) -> None:
+    """A value nested too deep would load, and then fail every answer that includes it."""
+    where = too_deep(data, FIXTURE_MAX_JSON_DEPTH)
+    if where is not None:
+        message = depth_message("this value", FIXTURE_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME)
+        raise FixtureError([Problem(str(path), describe(where[:8]) + ("..." if len(where) > 8 else ""), message)])
 
 
 def default_fixture_dir() -> Path:

@@ -1,0 +1,129 @@
+"""The limits a shared mockflow needs, checked where a request enters, before routing.
+
+Each limit is a setting (`Settings.max_*`) and a refusal is a problem body naming it:
+
+    URL length, query parameters -> 414    request headers -> 431
+    request body bytes           -> 413    JSON nesting depth -> 400 (where bodies and files are parsed)
+
+The depth limit exists because orjson writes at most 254 levels: a value nested deeper would be
+stored, and then every answer that includes it would fail to encode. Whatever mockflow accepts it
+must be able to write back, so depth is refused where JSON is read, with room left for the
+envelopes (`{"dag_runs": [{"conf": ...}]}`) that answers wrap values in.
+
+uvicorn has limits of its own that apply first on a live server (see `docs/differences.md`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mockflow.problems import ApiError, BadRequest, HeadersTooLarge, PayloadTooLarge, UriTooLong
+
+if TYPE_CHECKING:
+    from mockflow.settings import Settings
+
+# 64 levels are far more than any real conf or XCom needs, and far below orjson's 254.
+DEFAULT_MAX_JSON_DEPTH = 64
+# The most the setting may be: an answer adds a few levels of envelope around a stored value.
+MAX_JSON_DEPTH_CEILING = 200
+# Fixture files (and state imported through the controls), whatever the setting, so that a set loads
+# the same on every server: their own structure takes up to six levels above the values.
+FIXTURE_MAX_JSON_DEPTH = 100
+# Bodies of the control API carry fixture files by name (`{"pools.json": [...]}`): one level more,
+# so that a state exported by `GET /_mockflow/state` can always be put back.
+CONTROL_MAX_JSON_DEPTH = FIXTURE_MAX_JSON_DEPTH + 1
+FIXTURE_DEPTH_NAME = "fixture files and control bodies"
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    body_bytes: int
+    header_bytes: int
+    url_length: int
+    query_params: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(body_bytes=settings.max_body_bytes, header_bytes=settings.max_header_bytes,
+                   url_length=settings.max_url_length, query_params=settings.max_query_params)
+
+
+# --- the edge: what the request line and headers alone decide ----------------------------------
+
+def edge_refusal(scope: Mapping[str, Any], limits: Limits) -> ApiError | None:
+    """The first limit this request breaks before its body is read, in gunicorn's order (request
+    line, then headers, then the declared body length); None when it keeps them all."""
+    raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogateescape")
+    query: bytes = scope.get("query_string", b"")
+    url_length = len(raw_path) + (len(query) + 1 if query else 0)
+    if url_length > limits.url_length:
+        return UriTooLong(f"The URL is {url_length} bytes long; this mockflow takes at most {limits.url_length} "
+                          "(MOCKFLOW_MAX_URL_LENGTH)")
+    if not query.isascii():  # h11 never passes such a target; another ASGI server might
+        return BadRequest("The query string is not ASCII: percent-encode it (RFC 3986)")
+    params = sum(1 for part in query.split(b"&") if part)
+    if params > limits.query_params:
+        return UriTooLong(f"The query string has {params} parameters; this mockflow takes at most "
+                          f"{limits.query_params} (MOCKFLOW_MAX_QUERY_PARAMS)")
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    header_bytes = sum(len(name) + len(value) + 4 for name, value in headers)  # `name: value\r\n`
+    if header_bytes > limits.header_bytes:
+        return HeadersTooLarge(f"The request headers are {header_bytes} bytes; this mockflow takes at most "
+                               f"{limits.header_bytes} (MOCKFLOW_MAX_HEADER_BYTES)")
+    declared = _content_length(scope.get("headers", ()))
+    if declared is not None and declared > limits.body_bytes:
+        return body_too_large(limits, f"declares {declared} bytes, more than")
+    return None
+
+
+def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
+def body_too_large(limits: Limits, what: str) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The request body {what} the {limits.body_bytes} bytes this mockflow takes "
+                           "(MOCKFLOW_MAX_BODY_BYTES)")
+
+
+async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
+    """The whole body, refused as soon as it grows past the limit (a chunked body declares no length)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limits.body_bytes:
+            raise body_too_large(limits, "is longer than")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+# --- JSON nesting -----------------------------------------------------------------------------
+
+def too_deep(value: Any, limit: int) -> KeyPath | None:
+    """The key path of the first container nested deeper than `limit` levels (the outermost
+    object or array is level 1), or None. Iterative: a deep value must not exhaust the stack."""
+    stack: list[tuple[Any, int, KeyPath]] = [(value, 1, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[tuple[str | int, Any]] = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        if depth > limit:
+            return path
+        stack.extend((child, depth + 1, (*path, key)) for key, child in children
+                     if isinstance(child, (dict, list)))
+    return None
+
+
+def depth_message(what: str, limit: int, setting: str) -> str:
+    return f"{what} is nested deeper than {limit} levels, the most this mockflow stores ({setting})"

@@ -1,0 +1,221 @@
+"""The limits of a shared mockflow: nesting depth where JSON is read, sizes at the ASGI edge, and
+every failure outside the steps answered as a problem body."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from starlette.testclient import TestClient
+
+from mockflow import Settings, create_app
+from mockflow.api.context import Reply
+from mockflow.control.state_io import load_files
+from mockflow.fixtureset.files import FixtureError
+from mockflow.fixtureset.load import load_fixture_sets
+from mockflow.limits import FIXTURE_MAX_JSON_DEPTH, too_deep
+from mockflow.problems import BadRequest
+from mockflow.server import LiveServer
+from mockflow.store import freeze
+from tests.conftest import ADMIN, MINIMAL
+
+API = "/api/v1"
+RUNS = f"{API}/dags/sales_daily/dagRuns"
+PROBLEM_KEYS = {"detail", "status", "title", "type"}
+
+
+def nested(levels: int) -> Any:
+    """A value `levels` deep: `{"a": {"a": ... 1}}`."""
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert set(body) == PROBLEM_KEYS and body["status"] == status
+    return body
+
+
+def test_too_deep_finds_the_first_container_past_the_limit() -> None:
+    assert too_deep(nested(3), 3) is None
+    assert too_deep(nested(4), 3) == ("a", "a", "a")
+    assert too_deep([1, {"x": [[]]}], 4) is None
+    assert too_deep([1, {"x": [[]]}], 3) == (1, "x", 0)
+    assert too_deep(nested(100_000), 64) is not None  # iterative: no RecursionError
+
+
+# --- depth: refused at the door, and whatever is accepted can be answered -------------------
+
+def test_a_conf_nested_past_the_limit_is_refused_and_nothing_is_stored(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    before = freeze(client.app.store.state)  # type: ignore[attr-defined]
+    body = problem(client.post(RUNS, json={"dag_run_id": "deep", "conf": nested(300)}), 400)
+    assert body["detail"] == ("Request body is nested deeper than 64 levels, the most this mockflow stores "
+                              "(MOCKFLOW_MAX_JSON_DEPTH)")
+    assert freeze(client.app.store.state) == before  # type: ignore[attr-defined]
+    assert client.get(f"{RUNS}/deep").status_code == 404
+
+
+def test_every_free_form_body_is_held_to_the_limit(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_json_depth=8)
+    deep = nested(8)
+    for method, url, body in (("POST", f"{API}/variables", {"key": "k", "value": deep}),
+                              ("POST", f"{API}/connections", {"connection_id": "c", "conn_type": "http",
+                                                              "extra": deep}),
+                              ("PATCH", f"{API}/pools/default_pool", {"name": "default_pool", "slots": deep})):
+        detail = problem(client.request(method, url, json=body), 400)["detail"]
+        assert "deeper than 8 levels" in detail, (url, detail)
+
+
+@pytest.mark.parametrize("depth", [64, 200])
+def test_the_deepest_conf_accepted_is_answered_by_every_read(make_client: Callable[..., TestClient],
+                                                             depth: int) -> None:
+    client = make_client(max_json_depth=depth)
+    conf = nested(depth - 2)  # the body is {"conf": conf}: one level, and the value's own
+    assert client.post(RUNS, json={"dag_run_id": "deep", "conf": conf}).status_code == 200
+    assert client.get(f"{RUNS}/deep").json()["conf"] == conf
+    assert [run["conf"] for run in client.get(RUNS).json()["dag_runs"] if run["dag_run_id"] == "deep"] == [conf]
+    batch = client.post(f"{API}/dags/~/dagRuns/list", json={"dag_ids": ["sales_daily"]}).json()["dag_runs"]
+    assert [run["conf"] for run in batch if run["dag_run_id"] == "deep"] == [conf]
+    assert client.get("/_mockflow/state").status_code == 200
+
+
+def test_a_state_exported_at_the_default_limit_can_be_put_back(make_client: Callable[..., TestClient]) -> None:
+    client = make_client()
+    assert client.post(RUNS, json={"dag_run_id": "deep", "conf": nested(62)}).status_code == 200
+    files = client.get("/_mockflow/state").json()
+    assert client.put("/_mockflow/state", json=files).status_code == 200
+    assert client.get(f"{RUNS}/deep").json()["conf"] == nested(62)
+
+
+def test_a_fixture_file_nested_too_deep_names_the_file_and_the_place(tmp_path: Path) -> None:
+    (tmp_path / "variables.json").write_bytes(orjson.dumps([{"key": "k", "value": "v", "x": nested(200)}]))
+    with pytest.raises(FixtureError) as raised:
+        load_fixture_sets([tmp_path])
+    assert "variables.json: [0].x.a.a.a.a.a.a...: this value is nested deeper than 100 levels" in str(raised.value)
+
+
+def test_a_yaml_fixture_file_too_deep_for_the_parser_is_a_fixture_error(tmp_path: Path) -> None:
+    (tmp_path / "variables.yaml").write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(FixtureError, match=r"variables\.yaml"):
+        load_fixture_sets([tmp_path])
+
+
+def test_imported_state_files_are_held_to_the_fixture_limit() -> None:
+    with pytest.raises(BadRequest, match=r"pools.json: the file is nested deeper than 100 levels"):
+        load_files([("state", {"pools.json": [nested(FIXTURE_MAX_JSON_DEPTH)]})])
+    client = TestClient(create_app(Settings(fixtures=(str(MINIMAL),))))
+    detail = problem(client.put("/_mockflow/state", json={"pools.json": nested(150)}), 400)["detail"]
+    assert "deeper than 101 levels" in detail
+
+
+# --- the edge: URL, query, headers, body ---------------------------------------------------
+
+def test_each_edge_limit_answers_its_problem_and_changes_nothing(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_url_length=100, max_query_params=3, max_header_bytes=2000, max_body_bytes=50)
+    app = client.app
+    before = freeze(app.store.state)  # type: ignore[attr-defined]
+    long_url = problem(client.get(f"{API}/pools/" + "p" * 100), 414)["detail"]
+    assert long_url == "The URL is 114 bytes long; this mockflow takes at most 100 (MOCKFLOW_MAX_URL_LENGTH)"
+    many = problem(client.get(f"{API}/pools", params=[("limit", "1")] * 4), 414)["detail"]
+    assert many == "The query string has 4 parameters; this mockflow takes at most 3 (MOCKFLOW_MAX_QUERY_PARAMS)"
+    assert problem(client.get(f"{API}/pools", headers={"x-big": "h" * 2000}), 431)["title"] == \
+        "Request Header Fields Too Large"
+    declared = problem(client.post(f"{API}/pools", json={"name": "p" * 60, "slots": 1}), 413)["detail"]
+    assert declared.startswith("The request body declares 81 bytes, more than the 50 bytes this mockflow takes")
+    chunked = client.post(f"{API}/pools", content=iter([b'{"name": "', b"p" * 60, b'", "slots": 1}']),
+                          headers={"content-type": "application/json"})
+    assert problem(chunked, 413)["detail"].startswith("The request body is longer than the 50 bytes")
+    assert freeze(app.store.state) == before  # type: ignore[attr-defined]
+    assert [entry.status for entry in app.control.entries()] == [414, 414, 431, 413, 413]  # type: ignore[attr-defined]
+    assert client.get(f"{API}/pools", params={"limit": "1"}).status_code == 200  # within every limit
+
+
+def test_the_limits_are_settings_with_checked_values() -> None:
+    settings = Settings.from_env({"MOCKFLOW_MAX_BODY_BYTES": "1024", "MOCKFLOW_MAX_JSON_DEPTH": "10"})
+    assert (settings.max_body_bytes, settings.max_json_depth) == (1024, 10)
+    with pytest.raises(ValueError, match="max_json_depth must be at most 200"):
+        Settings(max_json_depth=201).check()
+    with pytest.raises(ValueError, match="max_url_length must be 1 or more"):
+        Settings(max_url_length=0).check()
+    with pytest.raises(ValueError, match="MOCKFLOW_MAX_QUERY_PARAMS must be an integer"):
+        Settings.from_env({"MOCKFLOW_MAX_QUERY_PARAMS": "many"})
+
+
+# --- every failure is a problem body ---------------------------------------------------------
+
+def test_an_answer_that_cannot_be_encoded_is_a_problem_naming_the_operation() -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    app.pipeline.handlers["get_pools"] = lambda call: Reply(body={"pools": {1, 2}}, validate=False)
+    client = TestClient(app)
+    client.auth = ADMIN
+    body = problem(client.get(f"{API}/pools"), 500)
+    assert body["detail"].startswith("mockflow crashed in get_pools while encoding its answer: ")
+    assert app.health.crashes and app.health.crashes[0].startswith("get_pools (encoding its answer): ")
+
+
+def test_a_crash_before_the_steps_is_a_problem_naming_the_operation(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+
+    def broken(name: str | None) -> Any:
+        raise RuntimeError("namespace table broke")
+
+    monkeypatch.setattr(app.namespaces, "get", broken)
+    body = problem(TestClient(app).get(f"{API}/pools"), 500)
+    assert body["detail"] == ("mockflow crashed in get_pools while serving the request: "
+                              "RuntimeError('namespace table broke')")
+    assert app.health.crashes == ["get_pools (serving the request): RuntimeError('namespace table broke')"]
+
+
+def test_a_client_leaving_mid_body_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    messages = iter([{"type": "http.request", "body": b'{"name": ', "more_body": True}, {"type": "http.disconnect"}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": f"{API}/pools", "raw_path": f"{API}/pools".encode(),
+             "query_string": b"", "headers": [(b"content-type", b"application/json")], "http_version": "1.1",
+             "scheme": "http", "server": ("test", 80), "client": ("test", 1), "root_path": ""}
+    with caplog.at_level(logging.INFO, logger="mockflow"):
+        asyncio.run(app(scope, receive, send))
+    assert [(record.levelname, record.exc_info) for record in caplog.records] == [("INFO", None)]
+    assert caplog.records[0].getMessage() == f"client left before sending the whole body of POST {API}/pools"
+    assert app.health.crashes == []
+
+
+def test_on_a_live_server_mockflow_answers_its_limits_before_uvicorn(caplog: pytest.LogCaptureFixture) -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, auth=ADMIN) as client, \
+            caplog.at_level(logging.INFO):
+        problem(client.post(RUNS, json={"dag_run_id": "deep", "conf": nested(300)}), 400)
+        problem(client.get(f"{API}/pools", headers={"x-big": "h" * 9000}), 431)
+        problem(client.get(f"{API}/pools/" + "p" * 4100), 414)
+        with socket.create_connection((server.host, server.port)) as raw:
+            raw.sendall(b"POST /api/v1/pools HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                        b"content-length: 100\r\n\r\n{\"name\":")
+        deadline = time.monotonic() + 5
+        while "client left" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get(f"{API}/pools").status_code == 200  # served on, after the client left
+    served = [record for record in caplog.records if record.name.startswith(("mockflow", "uvicorn"))]
+    assert [record.getMessage() for record in served] == [
+        "client left before sending the whole body of POST /api/v1/pools"]
+    assert not any(record.exc_info for record in caplog.records)
+    assert app.health.crashes == []
