@@ -6,7 +6,9 @@ Every figure is printed with what it measures. Requests are made in-process as b
 (no socket, no test client), so the numbers are mockflow's own cost. Between iterations the
 clock advances and every listed item is touched, so each response differs from the last and no
 cache of earlier verdicts could answer. Targets (issue #2): validated/unvalidated median ratio
-on the 25-item list <= 2.0; second create_app() <= 5 ms; `mockflow serve` to first 200 <= 1.5 s.
+on the 25-item list <= 2.0; second create_app() <= 5 ms; `mockflow serve` to first 200 <= 1.5 s;
+reset after a typical test on the default set <= 1 ms (and, with --scale, after 100 writes to the
+1M task-instance set <= 20 ms).
 """
 
 from __future__ import annotations
@@ -36,17 +38,26 @@ AUTH = b"Basic " + base64.b64encode(b"admin:admin")
 
 async def asgi_get(app: Any, path: str, query: str = "", accept: str = "application/json") -> tuple[int, bytes]:
     """One GET through the app as an ASGI server would send it; returns status and body."""
+    return await asgi_call(app, "GET", path, query=query, accept=accept)
+
+
+async def asgi_call(app: Any, method: str, path: str, body: Any = None, query: str = "",
+                    accept: str = "application/json") -> tuple[int, bytes]:
+    """One request (a JSON body unless None) through the app; returns status and body."""
+    content = b"" if body is None else json.dumps(body).encode()
+    headers = [(b"host", b"bench"), (b"authorization", AUTH), (b"accept", accept.encode())]
+    if body is not None:
+        headers.append((b"content-type", b"application/json"))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-        "headers": [(b"host", b"bench"), (b"authorization", AUTH), (b"accept", accept.encode())],
-        "client": ("127.0.0.1", 1), "server": ("bench", 80),
+        "headers": headers, "client": ("127.0.0.1", 1), "server": ("bench", 80),
     }
     status = 0
     chunks: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": content, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
@@ -172,6 +183,83 @@ def controls_overhead(fixtures: Path, iterations: int) -> None:
         print(f"GET /dags?limit=25, {name:24} {med:8.3f} / {p99:8.3f} ms   x{statistics.median(timings) / base:.3f}")
 
 
+def calls(app: Any, requests: list[tuple[str, str, Any]]) -> None:
+    """Requests in one event loop; any answer but a success stops the benchmark."""
+    async def run() -> None:
+        for method, path, body in requests:
+            status, answer = await asgi_call(app, method, path, body)
+            if status >= 300:
+                raise SystemExit(f"{method} {path}: {status} {answer[:300]!r}")
+
+    asyncio.run(run())
+
+
+def typical_test(round_number: int) -> list[tuple[str, str, Any]]:
+    """About ten writes, as a test might make them (on the embedded default set)."""
+    run = "/api/v1/dags/ingest_orders/dagRuns"
+    return [
+        *[("POST", "/api/v1/variables", {"key": f"bench_{n}", "value": str(round_number)}) for n in range(4)],
+        ("PATCH", "/api/v1/pools/warehouse", {"name": "warehouse", "slots": 8 + round_number % 3}),
+        ("POST", "/api/v1/pools", {"name": "bench_pool", "slots": 2}),
+        ("PATCH", "/api/v1/dags/ingest_orders", {"is_paused": round_number % 2 == 0}),
+        ("POST", run, {"dag_run_id": "bench", "logical_date": "2031-01-01T00:00:00+00:00"}),
+        ("PATCH", f"{run}/bench", {"state": "success"}),
+        ("DELETE", "/api/v1/variables/alert_channels", None),
+    ]
+
+
+def reset_figures(rounds: int) -> None:
+    """`app.control.reset()` after a typical test, by undo log, next to restoring the whole seed."""
+    from mockflow import create_app
+    from mockflow.store import thaw
+
+    app = create_app()
+    undo: list[float] = []
+    undone = 0
+    for number in range(rounds):
+        calls(app, typical_test(number))
+        started = time.perf_counter()
+        undone = app.control.reset()["changes_undone"]
+        undo.append(time.perf_counter() - started)
+    thawing = []
+    for _ in range(max(rounds // 4, 10)):
+        started = time.perf_counter()
+        thaw(app.store.seed)
+        thawing.append(time.perf_counter() - started)
+    (u_med, u_p99), (t_med, t_p99) = summary(undo), summary(thawing)
+    state = app.store.state
+    print(f"reset after ~10 writes, default set ({len(state.dags)} DAGs, {len(state.task_instances)} TIs): "
+          f"undo log {u_med:.3f} / {u_p99:.3f} ms med/p99 ({undone} changes undone); "
+          f"thawing the seed (the old reset) {t_med:.3f} / {t_p99:.3f} ms; target <= 1 ms")
+
+
+def logging_cost(fixtures: Path, iterations: int) -> None:
+    """What recording inverses costs a request: the 25-DAG list (it logs the login counters) and
+    a write-heavy loop, with the undo log on and switched off."""
+    from mockflow import Settings, create_app
+
+    writes = [("POST", "/api/v1/variables", {"key": "bench", "value": "v"}),
+              ("PATCH", "/api/v1/pools/default_pool", {"name": "default_pool", "slots": 128}),
+              ("PATCH", "/api/v1/dags/bench_dag_001", {"is_paused": False})]
+    print(f"{'undo log cost, median ms':34} {'log on':>10} {'log off':>10}")
+    for name, requests in [("GET /dags?limit=25 (25 DAGs)", None), ("write loop (3 writes per round)", writes)]:
+        results = []
+        for recording in (True, False):
+            app = create_app(Settings(fixtures=(str(fixtures),)))
+            if not recording:
+                app.store.state.changes.stop()
+            if requests is None:
+                results.append(summary(measure(app, "/api/v1/dags", "limit=25", iterations))[0])
+                continue
+            timings = []
+            for _ in range(iterations // 3):
+                started = time.perf_counter()
+                calls(app, requests)
+                timings.append(time.perf_counter() - started)
+            results.append(summary(timings)[0])
+        print(f"{name:34} {results[0]:10.3f} {results[1]:10.3f}")
+
+
 def app_build_times(fixtures: Path) -> None:
     code = (
         "import time,sys\n"
@@ -270,7 +358,10 @@ def main() -> None:
         print()
         controls_overhead(fixtures, args.iterations)
         print()
+        logging_cost(fixtures, args.iterations)
+        print()
         app_build_times(fixtures)
+    reset_figures(max(args.iterations // 10, 40))
     simulation_figures()
     if not args.skip_serve:
         serve_cold_start()

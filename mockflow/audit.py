@@ -29,7 +29,7 @@ def write_audit_row(
     masked = _mask(pairs, state)
     execution_date = next((value for name, value in query if name == "execution_date"), None)
     row_id = state.next_id("event_logs")
-    state.event_logs[row_id] = EventLog(
+    state.changes.put(state.event_logs, row_id, EventLog(
         event_log_id=row_id,
         when=now,
         event=event,
@@ -37,7 +37,7 @@ def write_audit_row(
         owner=owner,
         extra=repr(masked),
         execution_date=_safe_datetime(execution_date),
-    )
+    ))
 
 
 def _mask(pairs: list[tuple[str, str]], state: State) -> list[tuple[str, str]]:

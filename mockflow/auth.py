@@ -94,9 +94,9 @@ def authenticate(state: State, header: str | None, mode: str, now: Any) -> Calle
     if user is None or not user.active:
         raise Unauthenticated()
     if user.password is None or user.password != password:
-        record_login(user, False, now)
+        record_login(state.changes, user, False, now)
         raise Unauthenticated()
-    record_login(user, True, now)
+    record_login(state.changes, user, True, now)
     return Caller(username=user.username, permissions=permissions_of(state, user))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from mockflow import MockflowApp, Settings, create_app
+from mockflow import MockflowApp, Settings, Store, create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINIMAL = FIXTURES / "minimal"
@@ -20,6 +20,8 @@ ADMIN = ("admin", "admin")
 VIEWER = ("viewer", "viewer")
 
 _apps: list[MockflowApp] = []
+# Every undo-reset of every store the suite builds is checked against a fresh copy of its seed.
+Store.verify_all = True
 
 
 class Client(TestClient):

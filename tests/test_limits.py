@@ -7,7 +7,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -181,14 +181,15 @@ def test_a_crash_before_the_steps_is_a_problem_naming_the_operation(monkeypatch:
 
 def test_a_client_leaving_mid_body_is_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(Settings(fixtures=(str(MINIMAL),)))
-    messages = iter([{"type": "http.request", "body": b'{"name": ', "more_body": True}, {"type": "http.disconnect"}])
+    messages: Iterator[dict[str, Any]] = iter([{"type": "http.request", "body": b'{"name": ', "more_body": True},
+                                               {"type": "http.disconnect"}])
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return next(messages)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     scope = {"type": "http", "method": "POST", "path": f"{API}/pools", "raw_path": f"{API}/pools".encode(),
              "query_string": b"", "headers": [(b"content-type", b"application/json")], "http_version": "1.1",

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import dataclasses
 import urllib.parse
+from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
@@ -83,14 +84,15 @@ def call(app: MockflowApp, method: str, raw_path: str, query: bytes, header_list
              "scheme": "http", "path": urllib.parse.unquote(raw_path), "raw_path": raw_path.encode("ascii"),
              "query_string": query, "root_path": "", "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 1),
              "headers": [(b"host", b"mockflow"), *header_list, (b"content-length", str(len(body)).encode())]}
-    chunks = [{"type": "http.request", "body": body, "more_body": False}, {"type": "http.disconnect"}]
+    chunks: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": False},
+                                    {"type": "http.disconnect"}]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return chunks.pop(0) if len(chunks) > 1 else chunks[0]
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     asyncio.run(app(scope, receive, send))
     start = next(message for message in sent if message["type"] == "http.response.start")

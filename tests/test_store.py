@@ -20,13 +20,49 @@ def _state_with_a_run() -> State:
     return state
 
 
-def test_reset_brings_back_the_seed() -> None:
+def test_reset_undoes_the_logged_writes() -> None:
     store = Store(_state_with_a_run())
-    store.state.pools["extra"] = Pool("extra", 3)
-    store.state.dag_runs[("etl", "r1")].state = "failed"
-    store.reset()
+    state = store.state
+    state.changes.put(state.pools, "extra", Pool("extra", 3))
+    state.dag_runs.set_state(state.dag_runs[("etl", "r1")], "failed", datetime(2024, 1, 2, tzinfo=UTC))
+    assert store.reset() == 3  # the pool, the run's state and its end date
+    assert store.state is state
     assert "extra" not in store.state.pools
     assert store.state.dag_runs[("etl", "r1")].state == "queued"
+    assert store.state.dag_runs[("etl", "r1")].end_date is None
+
+
+def test_rows_added_behind_the_logs_back_make_reset_restore_the_whole_seed() -> None:
+    store = Store(_state_with_a_run())
+    store.state.pools["extra"] = Pool("extra", 3)
+    assert store.reset() is None
+    assert "extra" not in store.state.pools
+
+
+def test_a_replaced_state_is_reset_by_restoring_the_seed() -> None:
+    store = Store(_state_with_a_run())
+    store.replace(State())
+    store.state.changes.put(store.state.pools, "extra", Pool("extra", 3))
+    assert store.reset() is None
+    assert "etl" in store.state.dags and "extra" not in store.state.pools
+
+
+def test_a_log_past_its_bound_gives_up_and_reset_restores_the_seed() -> None:
+    store = Store(_state_with_a_run())
+    store.state.changes.limit = 5
+    for number in range(6):
+        store.state.changes.put(store.state.pools, f"p{number}", Pool(f"p{number}", 1))
+    assert len(store.state.changes) == 0 and store.state.changes.overflowed
+    assert store.reset() is None
+    assert store.state.pools == {} and store.state.changes.on
+
+
+def test_the_log_is_not_part_of_a_seed_or_a_snapshot() -> None:
+    store = Store(_state_with_a_run())
+    store.state.changes.put(store.state.pools, "extra", Pool("extra", 3))
+    copy = store.snapshot()
+    assert copy == store.state and len(copy.changes) == 0 and not copy.changes.on
+    assert copy.dag_runs.changes is copy.changes is copy.task_instances.changes
 
 
 def test_indexes_keep_pointing_at_the_same_records_after_reset() -> None:

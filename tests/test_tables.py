@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mockflow.store.records import DagRun, TaskInstance
+from mockflow.store.restored import differences, index_problems
 from mockflow.store.state import State
 from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES
 from mockflow.store.tables import RunTable, TaskInstanceTable
@@ -146,6 +147,45 @@ def test_ti_indexes_equal_a_full_scan_through_random_changes(seed: int) -> None:
         if rng.random() < 0.3:  # reads in between put buckets in order at different moments
             assert_ti_indexes(table)
     assert_ti_indexes(table)
+
+
+def _random_change(rng: random.Random, state: State, row_id: int) -> None:
+    runs, tis = state.dag_runs, state.task_instances
+    action = rng.random()
+    if action < 0.2 or not runs:
+        key = (rng.choice(DAGS), rng.choice(RUN_IDS))
+        if key not in runs:
+            runs.insert(_run(*key, row_id))
+    elif action < 0.3:
+        runs.delete(runs[rng.choice(list(runs))])
+    elif action < 0.4:
+        runs.update(runs[rng.choice(list(runs))], note=str(row_id))
+    elif action < 0.6 or not tis:
+        tis.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
+                       rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0])))
+    elif action < 0.85:
+        tis.set_state(tis[rng.choice(list(tis))], rng.choice(sorted(TI_MANUAL, key=str)))
+    else:
+        tis.delete(tis[rng.choice(list(tis))])
+    if rng.random() < 0.3:  # reads in between put state buckets in order at different moments
+        assert_ti_indexes(tis)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_undoing_random_table_changes_restores_rows_indexes_and_order(seed: int) -> None:
+    rng = random.Random(seed)
+    state = State()
+    for row_id in range(1, 25):
+        _random_change(rng, state, row_id if seed % 2 else rng.randint(0, 30))
+    seeded = pickle.loads(pickle.dumps(state))
+    state.changes.start()
+    for row_id in range(25, 60):
+        _random_change(rng, state, row_id if seed % 2 else rng.randint(0, 30))
+    logged = len(state.changes)
+    assert logged > 0 and state.changes.undo() == logged and len(state.changes) == 0
+    assert differences(state, seeded) == [] and index_problems(state) == []
+    assert_ti_indexes(state.task_instances)
+    assert_run_indexes(state.dag_runs)
 
 
 def test_replacing_a_task_instance_keeps_its_place_and_indexes() -> None:

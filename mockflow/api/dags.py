@@ -34,7 +34,7 @@ def patch_dags(call: Call) -> JSON:
     pattern = call.query["dag_id_pattern"]
     rows = _select(call, call.caller.dag_filter(EDIT, call.state.dags), "%" if pattern == "~" else pattern)
     chosen = page(rows, call.query)  # only the answered page is changed
-    store.set_paused(chosen, _paused_value(call.body))
+    store.set_paused(call.state, chosen, _paused_value(call.body))
     return _collection(call, rows, chosen)
 
 
@@ -48,7 +48,7 @@ def patch_dag(call: Call) -> JSON:
     dag = call.state.dags.get(dag_id)
     if dag is None:
         raise NotFound(None, title=f"Dag with id: '{dag_id}' not found")
-    store.set_paused([dag], _paused_value(call.body))
+    store.set_paused(call.state, [dag], _paused_value(call.body))
     return dag_to_wire(call.state, dag)
 
 

@@ -52,7 +52,7 @@ def _maybe_trigger(state: State, dag: Dag, consumed: set[int], now: datetime) ->
     state.dag_runs.insert(run)
     create_task_instances(state, dag, run)
     for event in events:
-        link_run(event, (run.dag_id, run.dag_run_id))
+        link_run(state, event, (run.dag_id, run.dag_run_id))
     return run
 
 

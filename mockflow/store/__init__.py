@@ -1,6 +1,9 @@
 """The in-memory store: one lock, the live `State`, and the pristine seed a reset brings back.
 
-The pristine seed is kept as a pickle, not as a second object graph: restoring it is one C-speed
+A reset undoes what changed since the last one (the state's undo log, `store/changes.py`); the
+pristine seed is restored whole only when the log cannot lead back to it.
+
+The seed is kept as a pickle, not as a second object graph: restoring it is one C-speed
 `pickle.loads` (about three times faster than `copy.deepcopy`, identity of shared records kept),
 and it takes less than half the memory of live objects. That matters at scale: a million task
 instances would otherwise cost ~25 s to copy and twice the memory.
@@ -11,13 +14,16 @@ The store knows nothing of HTTP. Business rules live in the domain modules besid
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import pickle
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import ClassVar
 
 from mockflow.clock import Clock
+from mockflow.store.restored import check_restored
 from mockflow.store.state import State
 
 __all__ = ["State", "Store", "freeze", "thaw"]
@@ -50,33 +56,59 @@ def thaw(seed: bytes) -> State:
 
 class Store:
     """Takes ownership of `seed` when given a State (it becomes the live state); given bytes from
-    `freeze`, each store restores its own live copy, so many apps can share one seed."""
+    `freeze`, each store restores its own live copy, so many apps can share one seed.
 
-    def __init__(self, seed: State | bytes | None = None, clock: Clock | None = None) -> None:
+    The live state records every write in its undo log (`store/changes.py`), so `reset` undoes
+    what changed since the last one. `verify=True` checks each such reset against a fresh thaw
+    of the seed (a test option: it costs a thaw per reset); `Store.verify_all` turns it on for
+    every store of the process (the test suite does)."""
+
+    verify_all: ClassVar[bool] = False
+
+    def __init__(self, seed: State | bytes | None = None, clock: Clock | None = None, *,
+                 verify: bool = False) -> None:
         self.clock = clock or Clock()
+        self.verify = verify or self.verify_all
         if isinstance(seed, bytes):
             self._pristine = seed
-            self.state: State = thaw(seed)
+            state = thaw(seed)
         else:
-            self.state = seed if seed is not None else State()
-            self._pristine = freeze(self.state)
+            state = seed if seed is not None else State()
+            self._pristine = freeze(state)
+        self._own(state, from_seed=True)
         # Re-entrant: a store method may call another while holding it. Never held across an await.
         self.lock = threading.RLock()
 
+    def _own(self, state: State, *, from_seed: bool) -> None:
+        self.state = state
+        state.attach_changes()
+        state.changes.start()
+        self._undoable = from_seed  # the log leads back to the seed only from a state thawed from it
+        self._sizes = _sizes(state)
+
     def reset(self, seed: State | bytes | None = None) -> int | None:
-        """Back to the seeded state (or to a new seed), by swapping in a fresh copy of it.
+        """Back to the seeded state (or to a new seed): by undoing the recorded changes, or by
+        swapping in a fresh copy of the seed when the log cannot lead back to it.
 
         Returns how many recorded changes were rolled back, or None when the whole seed was restored."""
         with self.lock:
             if seed is not None:
                 self._pristine = seed if isinstance(seed, bytes) else freeze(seed)
-            self.state = thaw(self._pristine)
+            elif self._undoable:
+                undone = self.state.changes.undo()
+                # Rows added or removed behind the log's back (a test writing to the state's
+                # dicts directly) show in the tables' sizes: then only the seed is safe.
+                if undone is not None and _sizes(self.state) == self._sizes:
+                    if self.verify:
+                        check_restored(self.state, thaw(self._pristine))
+                    return undone
+            self._own(thaw(self._pristine), from_seed=True)
             return None
 
     def replace(self, state: State) -> None:
         """Serve `state` from now on; a reset still returns to the seed."""
         with self.lock:
-            self.state = state
+            self._own(state, from_seed=False)
 
     def snapshot(self) -> State:
         """An independent copy of the live state (compare two with `==`)."""
@@ -87,3 +119,7 @@ class Store:
     def seed(self) -> bytes:
         """The frozen pristine state a reset restores."""
         return self._pristine
+
+
+def _sizes(state: State) -> tuple[int, ...]:
+    return tuple(len(getattr(state, field.name)) for field in dataclasses.fields(state) if field.compare)

@@ -59,20 +59,20 @@ DEFAULT_ROLES: dict[str, list[tuple[str, str]]] = {
 def ensure_default_roles(state: State) -> None:
     for name, permissions in DEFAULT_ROLES.items():
         if name not in state.roles:
-            state.roles[name] = Role(name, list(permissions), id=state.next_id("roles"))
+            state.changes.put(state.roles, name, Role(name, list(permissions), id=state.next_id("roles")))
 
 
 def ensure_builtins(state: State) -> None:
     if DEFAULT_POOL not in state.pools:
-        state.pools = {DEFAULT_POOL: Pool(DEFAULT_POOL, 128, "Default pool", id=state.next_id("pools")),
-                       **state.pools}
+        state.changes.set(state, pools={DEFAULT_POOL: Pool(DEFAULT_POOL, 128, "Default pool",
+                                                           id=state.next_id("pools")), **state.pools})
     if not state.actions:
-        state.actions.extend(DEFAULT_ACTIONS)
+        state.changes.set(state, actions=list(DEFAULT_ACTIONS))
     ensure_default_roles(state)
     if not state.users:
         created = datetime(2024, 1, 1, tzinfo=UTC)
-        state.users["admin"] = User("admin", "admin@example.com", "Admin", "User", roles=["Admin"],
+        state.changes.put(state.users, "admin", User("admin", "admin@example.com", "Admin", "User", roles=["Admin"],
                                     password="admin", created_on=created, changed_on=created,
-                                    id=state.next_id("users"))
+                                    id=state.next_id("users")))
     if not state.version:
-        state.version = dict(DEFAULT_VERSION)
+        state.changes.set(state, version=dict(DEFAULT_VERSION))

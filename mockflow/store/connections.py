@@ -39,27 +39,25 @@ def create_connection(state: State, connection_id: str, conn_type: str, fields: 
     if connection_id in state.connections:
         raise AlreadyExistsError("connection_exists", connection_id=connection_id)
     conn = Connection(connection_id=connection_id, conn_type=conn_type, id=state.next_id("connections"))
-    _apply(conn, fields)
-    state.connections[connection_id] = conn
+    _apply(state, conn, fields)
+    state.changes.put(state.connections, connection_id, conn)
     return conn
 
 
 def update_connection(state: State, connection_id: str, changes: Mapping[str, Any]) -> Connection:
     """`changes` holds checked values of `FIELDS`; only those change."""
     conn = find_connection(state, connection_id)
-    _apply(conn, changes)
+    _apply(state, conn, changes)
     return conn
 
 
 def delete_connection(state: State, connection_id: str) -> None:
     find_connection(state, connection_id)
-    del state.connections[connection_id]
+    state.changes.pop(state.connections, connection_id)
 
 
-def _apply(conn: Connection, changes: Mapping[str, Any]) -> None:
-    for name in FIELDS:
-        if name in changes:
-            setattr(conn, name, changes[name])
+def _apply(state: State, conn: Connection, changes: Mapping[str, Any]) -> None:
+    state.changes.set(conn, **{name: changes[name] for name in FIELDS if name in changes})
 
 
 # --- test_connection ------------------------------------------------------------------------

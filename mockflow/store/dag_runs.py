@@ -217,7 +217,7 @@ def delete_run(state: State, run: DagRun) -> None:
     remove_run_task_instances(state, key)
     for event in state.dataset_events.values():
         if key in event.created_dagruns:
-            event.created_dagruns = [other for other in event.created_dagruns if other != key]
+            state.changes.set(event, created_dagruns=[other for other in event.created_dagruns if other != key])
 
 
 def upstream_events(state: State, run: DagRun) -> list[DatasetEvent]:

@@ -113,9 +113,9 @@ def select_dags(state: State, *, visible: Iterable[str], only_active: bool, dag_
 
 # --- changing DAGs ------------------------------------------------------------------------------------
 
-def set_paused(dags: Iterable[Dag], value: bool | None) -> None:
+def set_paused(state: State, dags: Iterable[Dag], value: bool | None) -> None:
     for dag in dags:
-        dag.is_paused = value
+        state.changes.set(dag, is_paused=value)
 
 
 def delete_dag(state: State, dag_id: str) -> None:
@@ -129,13 +129,13 @@ def delete_dag(state: State, dag_id: str) -> None:
     doomed = {dag_id} | {other.dag_id for other in state.dags.values()
                          if other.is_subdag and other.dag_id.startswith(dag_id + ".")}
     for gone in doomed:
-        _hand_over_source(state, state.dags.pop(gone))
+        _hand_over_source(state, state.changes.pop(state.dags, gone))
     state.dag_runs.delete_dags(doomed)
     state.task_instances.delete_where(lambda ti: ti.dag_id in doomed)
-    _drop(state.xcoms, lambda key: key[0] in doomed)
-    _drop(state.logs, lambda key: key[0] in doomed)
-    state.dag_warnings = [warning for warning in state.dag_warnings if warning.dag_id not in doomed]
-    _drop(state.import_errors, lambda key: state.import_errors[key].filename == dag.fileloc)
+    _drop(state, state.xcoms, lambda key: key[0] in doomed)
+    _drop(state, state.logs, lambda key: key[0] in doomed)
+    state.changes.set(state, dag_warnings=[warning for warning in state.dag_warnings if warning.dag_id not in doomed])
+    _drop(state, state.import_errors, lambda key: state.import_errors[key].filename == dag.fileloc)
     forget_dags(state, doomed)
     if dag.is_subdag and "." in dag_id:
         _drop_subdag_operator_runs(state, *dag_id.rsplit(".", 1))
@@ -146,14 +146,14 @@ def _hand_over_source(state: State, dag: Dag) -> None:
     heir = next((other for other in state.dags.values() if other.fileloc == dag.fileloc and other.source is None),
                 None)
     if dag.source is not None and heir is not None and dag_source(state, dag.fileloc) is None:
-        heir.source = dag.source
+        state.changes.set(heir, source=dag.source)
 
 
 def _drop_subdag_operator_runs(state: State, parent_id: str, task_id: str) -> None:
     """Deleting a subdag also deletes the parent's task instances of the SubDagOperator that runs it."""
     state.task_instances.delete_where(lambda ti: ti.dag_id == parent_id and ti.task_id == task_id)
-    _drop(state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
-    _drop(state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
+    _drop(state, state.xcoms, lambda key: key[0] == parent_id and key[2] == task_id)
+    _drop(state, state.logs, lambda key: key[0] == parent_id and key[2] == task_id)
 
 
 def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
@@ -161,6 +161,6 @@ def _task_instances_of(state: State, dag_id: str) -> Iterator[TaskInstance]:
         yield from state.task_instances.of_run(dag_id, run.dag_run_id).values()
 
 
-def _drop(table: dict[K, Any], doomed: Callable[[K], bool]) -> None:
+def _drop(state: State, table: dict[K, Any], doomed: Callable[[K], bool]) -> None:
     for key in [key for key in table if doomed(key)]:
-        del table[key]
+        state.changes.pop(table, key)

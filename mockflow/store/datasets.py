@@ -31,7 +31,7 @@ def ensure_dataset(state: State, uri: str, when: datetime) -> Dataset:
     dataset = dataset_by_uri(state, uri)
     if dataset is None:
         dataset = Dataset(id=state.next_id("datasets"), uri=uri, created_at=when, updated_at=when)
-        state.datasets[dataset.id] = dataset
+        state.changes.put(state.datasets, dataset.id, dataset)
     return dataset
 
 
@@ -39,15 +39,17 @@ def reflect_dag(state: State, dag: Dag, when: datetime | None = None) -> None:
     """Makes the DAG's declared triggers and outlets, and the datasets' references to it, agree."""
     for uri in dag.dataset_triggers:
         dataset = ensure_dataset(state, uri, when or EPOCH)
-        dataset.consuming_dags.setdefault(dag.dag_id, _new_reference(dataset, when))
+        if dag.dag_id not in dataset.consuming_dags:
+            state.changes.put(dataset.consuming_dags, dag.dag_id, _new_reference(dataset, when))
     for task in dag.tasks.values():
         for uri in task.outlets:
             dataset = ensure_dataset(state, uri, when or EPOCH)
-            dataset.producing_tasks.setdefault((dag.dag_id, task.task_id), _new_reference(dataset, when))
+            if (dag.dag_id, task.task_id) not in dataset.producing_tasks:
+                state.changes.put(dataset.producing_tasks, (dag.dag_id, task.task_id), _new_reference(dataset, when))
     datasets = sorted(state.datasets.values(), key=lambda d: d.id)
-    dag.dataset_triggers = [d.uri for d in datasets if dag.dag_id in d.consuming_dags]
+    state.changes.set(dag, dataset_triggers=[d.uri for d in datasets if dag.dag_id in d.consuming_dags])
     for task in dag.tasks.values():
-        task.outlets = [d.uri for d in datasets if (dag.dag_id, task.task_id) in d.producing_tasks]
+        state.changes.set(task, outlets=[d.uri for d in datasets if (dag.dag_id, task.task_id) in d.producing_tasks])
 
 
 def _new_reference(dataset: Dataset, when: datetime | None) -> DatasetReference:
@@ -59,11 +61,11 @@ def forget_dags(state: State, dag_ids: Iterable[str]) -> None:
     """Drops every reference to these DAGs (deleting a DAG keeps its datasets and their events)."""
     gone = set(dag_ids)
     for dataset in state.datasets.values():
-        dataset.consuming_dags = {k: v for k, v in dataset.consuming_dags.items() if k not in gone}
-        dataset.producing_tasks = {k: v for k, v in dataset.producing_tasks.items() if k[0] not in gone}
+        state.changes.set(dataset, consuming_dags={k: v for k, v in dataset.consuming_dags.items() if k not in gone},
+                          producing_tasks={k: v for k, v in dataset.producing_tasks.items() if k[0] not in gone})
     for event in state.dataset_events.values():
         # The runs an event created are deleted with their DAG, and so is the association row.
-        event.created_dagruns = [run for run in event.created_dagruns if run[0] not in gone]
+        state.changes.set(event, created_dagruns=[run for run in event.created_dagruns if run[0] not in gone])
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -89,11 +91,11 @@ def record_event(state: State, dataset: Dataset, *, dag_id: str, task_id: str, r
     event = DatasetEvent(id=state.next_id("dataset_events"), dataset_id=dataset.id, timestamp=when,
                          source_dag_id=dag_id, source_task_id=task_id, source_run_id=run_id,
                          source_map_index=map_index)
-    state.dataset_events[event.id] = event
+    state.changes.put(state.dataset_events, event.id, event)
     return event
 
 
-def link_run(event: DatasetEvent, run_key: tuple[str, str]) -> None:
+def link_run(state: State, event: DatasetEvent, run_key: tuple[str, str]) -> None:
     """The event took part in creating that (dataset-triggered) run."""
     if run_key not in event.created_dagruns:
-        event.created_dagruns = [*event.created_dagruns, run_key]
+        state.changes.set(event, created_dagruns=[*event.created_dagruns, run_key])

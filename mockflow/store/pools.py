@@ -54,7 +54,7 @@ def create_pool(state: State, name: str, slots: int, description: str | None) ->
     if name in state.pools:
         raise AlreadyExistsError("pool_exists", name=name)
     pool = Pool(name=name, slots=slots, description=description, id=state.next_id("pools"))
-    state.pools[name] = pool
+    state.changes.put(state.pools, name, pool)
     return pool
 
 
@@ -73,8 +73,8 @@ def update_pool(state: State, pool_name: str, changes: Mapping[str, Any]) -> Poo
     if new_name != pool.name and new_name in state.pools:
         # The real server crashes here (IntegrityError, 500 HTML); the spec documents a 409.
         raise AlreadyExistsError("pool_exists", name=new_name)
-    pool.slots = changes.get("slots", pool.slots)
-    pool.description = changes.get("description", pool.description)
+    state.changes.set(pool, slots=changes.get("slots", pool.slots),
+                      description=changes.get("description", pool.description))
     if new_name != pool.name:
         _rename(state, pool, new_name)
     return pool
@@ -84,7 +84,7 @@ def delete_pool(state: State, pool_name: str) -> None:
     if pool_name == DEFAULT_POOL:
         raise InvalidInputError("default_pool_delete", name=pool_name)
     find_pool(state, pool_name)
-    del state.pools[pool_name]
+    state.changes.pop(state.pools, pool_name)
 
 
 def _check_values(changes: Mapping[str, Any]) -> None:
@@ -98,5 +98,6 @@ def _check_values(changes: Mapping[str, Any]) -> None:
 def _rename(state: State, pool: Pool, new_name: str) -> None:
     """A new key in the same place, so the `id` order of the table is kept."""
     old_name = pool.name
-    pool.name = new_name
-    state.pools = {(new_name if key == old_name else key): value for key, value in state.pools.items()}
+    state.changes.set(pool, name=new_name)
+    state.changes.set(state, pools={(new_name if key == old_name else key): value
+                                    for key, value in state.pools.items()})

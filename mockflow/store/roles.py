@@ -55,7 +55,7 @@ def create_role(state: State, name: str, permissions: Sequence[Permission]) -> R
     refuse_existing(state, name)
     check_permissions(state, permissions)
     role = Role(name=name, permissions=_added([], permissions), id=state.next_id("roles"))
-    state.roles[name] = role
+    state.changes.put(state.roles, name, role)
     return role
 
 
@@ -66,7 +66,7 @@ def update_role(state: State, role_name: str, new_name: str | None, permissions:
     if new_name is not None and new_name != role.name and new_name in state.roles:
         # Airflow's role names are unique: the rename fails (500 on the real server).
         raise InvalidInputError("role_name_taken", name=new_name)
-    role.permissions = _added(role.permissions, permissions)
+    state.changes.set(role, permissions=_added(role.permissions, permissions))
     if new_name is not None and new_name != role.name:
         _rename(state, role, new_name)
     return role
@@ -75,10 +75,10 @@ def update_role(state: State, role_name: str, new_name: str | None, permissions:
 def delete_role(state: State, role_name: str) -> None:
     """Users holding the role lose it (Airflow deletes the link rows with the role)."""
     role = find_role(state, role_name)
-    del state.roles[role.name]
+    state.changes.pop(state.roles, role.name)
     for user in state.users.values():
         if role.name in user.roles:
-            user.roles = [name for name in user.roles if name != role.name]
+            state.changes.set(user, roles=[name for name in user.roles if name != role.name])
 
 
 def check_permissions(state: State, permissions: Iterable[Permission]) -> None:
@@ -101,8 +101,9 @@ def _added(current: Sequence[Permission], new: Iterable[Permission]) -> list[Per
 
 def _rename(state: State, role: Role, new_name: str) -> None:
     old_name = role.name
-    role.name = new_name
-    state.roles = {(new_name if key == old_name else key): value for key, value in state.roles.items()}
+    state.changes.set(role, name=new_name)
+    state.changes.set(state, roles={(new_name if key == old_name else key): value
+                                    for key, value in state.roles.items()})
     for user in state.users.values():
         if old_name in user.roles:
-            user.roles = [new_name if name == old_name else name for name in user.roles]
+            state.changes.set(user, roles=[new_name if name == old_name else name for name in user.roles])

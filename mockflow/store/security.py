@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mockflow.store.changes import Changes
 from mockflow.store.records import User
 from mockflow.store.state import State
 from mockflow.store.users import user_by_email
@@ -20,13 +21,9 @@ def user_for_login(state: State, login: str) -> User | None:
     return state.users.get(login.lower()) or user_by_email(state, login)
 
 
-def record_login(user: User, success: bool, now: datetime) -> None:
+def record_login(changes: Changes, user: User, success: bool, now: datetime) -> None:
     """FAB's `update_user_auth_stat`: both counters become numbers on the first attempt."""
-    user.login_count = user.login_count or 0
-    user.fail_login_count = user.fail_login_count or 0
     if success:
-        user.login_count += 1
-        user.last_login = now
-        user.fail_login_count = 0
+        changes.set(user, login_count=(user.login_count or 0) + 1, last_login=now, fail_login_count=0)
     else:
-        user.fail_login_count += 1
+        changes.set(user, login_count=user.login_count or 0, fail_login_count=(user.fail_login_count or 0) + 1)

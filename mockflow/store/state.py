@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mockflow.store.changes import Changes
 from mockflow.store.records import (
     Connection,
     Dag,
@@ -57,6 +58,16 @@ class State:
     version: JSON = field(default_factory=dict)
     # The last id handed out per table (Airflow's autoincrement columns).
     last_ids: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # The undo log of a live state (off while a state is built); not part of the state's value.
+    changes: Changes = field(default_factory=Changes, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.attach_changes()
+
+    def attach_changes(self) -> None:
+        """The tables write to this state's log (after a table was swapped in whole, say)."""
+        self.dag_runs.changes = self.changes
+        self.task_instances.changes = self.changes
 
     # Read-only views of the tables' indexes, for readers outside the DAG domain.
     @property
@@ -72,10 +83,11 @@ class State:
         return self.task_instances.by_state
 
     def next_id(self, table: str) -> int:
-        self.last_ids[table] += 1
-        return self.last_ids[table]
+        value = self.last_ids.get(table, 0) + 1
+        self.changes.put(self.last_ids, table, value)
+        return value
 
     def note_id(self, table: str, value: int) -> None:
         """Records an id that came from fixtures, so later ones do not collide with it."""
-        if value > self.last_ids[table]:
-            self.last_ids[table] = value
+        if value > self.last_ids.get(table, 0):
+            self.changes.put(self.last_ids, table, value)

@@ -1,8 +1,9 @@
 """The DAG-run and task-instance tables: rows in `id` order with the indexes the API's filters use.
 
 Each table alone writes its rows and its indexes: every insert, delete, state change and field
-change goes through one of its methods (an undo log can hook into exactly these). Readers get
-Mapping-like access to the rows and read-only views of the indexes.
+change goes through one of its methods, which records its inverse in the state's undo log
+(`store/changes.py`) when that is on. Readers get Mapping-like access to the rows and read-only
+views of the indexes.
 
 An index answers in the table's order (its insertion order, Airflow's `id` order). Per-DAG and
 per-run buckets only ever grow at their end, so they keep it. A state bucket receives records
@@ -18,6 +19,7 @@ from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator,
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from mockflow.store.changes import Changes
 from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.states import RUN_FINISHED, run_can_move, ti_can_move
 
@@ -30,13 +32,14 @@ R = TypeVar("R")
 class _Rows(Generic[K, R]):
     """Read access to a table's rows, like a dict's."""
 
-    __slots__ = ("_ids_ordered", "_last_id", "_rows")
+    __slots__ = ("_ids_ordered", "_last_id", "_rows", "changes")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self) -> None:
         self._rows: dict[K, R] = {}
         self._ids_ordered = True  # every insert so far had a larger id than all before it
         self._last_id = 0
+        self.changes = Changes()  # the owning State's log, once it attaches it
 
     def get(self, key: K, default: R | None = None) -> R | None:
         return self._rows.get(key, default)
@@ -68,6 +71,8 @@ class _Rows(Generic[K, R]):
             other._rows.items())
 
     def _note_insert(self, key: K, row_id: int) -> None:
+        if self.changes.on:
+            self.changes.set(self, _ids_ordered=self._ids_ordered, _last_id=self._last_id)
         if key in self._rows or row_id <= self._last_id:
             self._ids_ordered = False
         self._last_id = max(self._last_id, row_id)
@@ -111,17 +116,23 @@ class RunTable(_Rows[RunKey, DagRun]):
 
     def insert(self, run: DagRun) -> None:
         key = (run.dag_id, run.dag_run_id)
+        changes = self.changes
         self._note_insert(key, run.id)
-        self._rows[key] = run
-        self._by_dag.setdefault(run.dag_id, {})[run.dag_run_id] = run
+        changes.put(self._rows, key, run)
+        bucket = self._by_dag.get(run.dag_id)
+        if bucket is None:
+            bucket = {}
+            changes.put(self._by_dag, run.dag_id, bucket)
+        changes.put(bucket, run.dag_run_id, run)
 
     def delete(self, run: DagRun) -> None:
-        del self._rows[(run.dag_id, run.dag_run_id)]
+        changes = self.changes
+        changes.pop(self._rows, (run.dag_id, run.dag_run_id))
         bucket = self._by_dag.get(run.dag_id)
         if bucket is not None:
-            bucket.pop(run.dag_run_id, None)
+            changes.pop(bucket, run.dag_run_id, None)
             if not bucket:
-                del self._by_dag[run.dag_id]
+                changes.pop(self._by_dag, run.dag_id)
 
     def delete_dags(self, dag_ids: Collection[str]) -> None:
         for dag_id in dag_ids:
@@ -134,12 +145,11 @@ class RunTable(_Rows[RunKey, DagRun]):
             return
         if not run_can_move(run.state, new_state):
             raise ValueError(f"a DAG run cannot move from {run.state!r} to {new_state!r}")
-        run.state = new_state
-        run.end_date = now if new_state in RUN_FINISHED else None
+        self.changes.set(run, state=new_state, end_date=now if new_state in RUN_FINISHED else None)
 
     def update(self, run: DagRun, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
-        _update(run, fields, ("dag_id", "dag_run_id", "state"))
+        _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state"))
 
 
 class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
@@ -190,24 +200,31 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     def insert(self, ti: TaskInstance) -> None:
         _share_strings(ti)
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
+        changes = self.changes
         old = self._rows.get(key)
         if old is not None:  # a replaced row keeps its place in the table
             self._drop_state(old, key)
         self._note_insert(key, ti.id)
-        self._rows[key] = ti
-        self._by_run.setdefault((ti.dag_id, ti.dag_run_id), {})[(ti.task_id, ti.map_index)] = ti
+        changes.put(self._rows, key, ti)
+        run_key = (ti.dag_id, ti.dag_run_id)
+        bucket = self._by_run.get(run_key)
+        if bucket is None:
+            bucket = {}
+            changes.put(self._by_run, run_key, bucket)
+        changes.put(bucket, (ti.task_id, ti.map_index), ti)
         self._add_state(ti, key)
         if old is not None and self.count_in_state(ti.state) > 1:
             self._unsorted.add(ti.state)
 
     def delete(self, ti: TaskInstance) -> None:
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
-        del self._rows[key]
+        changes = self.changes
+        changes.pop(self._rows, key)
         bucket = self._by_run.get((ti.dag_id, ti.dag_run_id))
         if bucket is not None:
-            bucket.pop((ti.task_id, ti.map_index), None)
+            changes.pop(bucket, (ti.task_id, ti.map_index), None)
             if not bucket:
-                del self._by_run[(ti.dag_id, ti.dag_run_id)]
+                changes.pop(self._by_run, (ti.dag_id, ti.dag_run_id))
         self._drop_state(ti, key)
 
     def delete_where(self, doomed: Callable[[TaskInstance], bool]) -> None:
@@ -221,14 +238,21 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             raise ValueError(f"a task instance cannot move from {ti.state!r} to {new_state!r}")
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
         self._drop_state(ti, key)
-        ti.state = new_state if new_state is None else sys.intern(new_state)
+        self.changes.set(ti, state=new_state if new_state is None else sys.intern(new_state))
         self._add_state(ti, key)
 
     def update(self, ti: TaskInstance, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
-        _update(ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
+        _update(self.changes, ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
 
+    # The state buckets are not logged entry by entry: each write records the inverse that puts
+    # the row back in or takes it out, and the bucket's order is restored lazily, by `in_state`.
     def _add_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+        if self.changes.on:
+            self.changes.record(self._drop_state, ti, key)
+        self._put_state(ti, key)
+
+    def _put_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
         bucket = self._by_state.setdefault(ti.state, {})
         # Landing at the end is right for the latest row only: later than all others by id, or
         # appended to the table just now (then the caller marks nothing else out of place).
@@ -238,6 +262,8 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def _drop_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
         bucket = self._by_state.get(ti.state)
+        if bucket is not None and self.changes.on and key in bucket:
+            self.changes.record(self._put_state, ti, key)
         if bucket is not None:
             bucket.pop(key, None)
             if not bucket:
@@ -245,11 +271,11 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
                 self._unsorted.discard(ti.state)
 
 
-def _update(record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
-    for name, value in fields.items():
+def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
+    for name in fields:
         if name in fixed:
             raise ValueError(f"{name} is not changed by update")
-        setattr(record, name, value)
+    changes.set(record, **fields)
 
 
 def _share_strings(ti: TaskInstance) -> None:

@@ -165,5 +165,5 @@ def write_log(state: State, ti: TaskInstance, try_number: int, text: str, *, app
     old = state.logs.get(key)
     content = (old.content if old is not None and append else "") + text
     chunk = LogChunk(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, try_number, content)
-    state.logs[key] = chunk
+    state.changes.put(state.logs, key, chunk)
     return chunk

@@ -100,9 +100,9 @@ def remove_run_task_instances(state: State, run_key: RunKey) -> None:
     for ti in list(state.task_instances.of_run(dag_id, run_id).values()):
         state.task_instances.delete(ti)
     for xcom_key in [key for key in state.xcoms if key[0] == dag_id and key[1] == run_id]:
-        del state.xcoms[xcom_key]
+        state.changes.pop(state.xcoms, xcom_key)
     for log_key in [key for key in state.logs if key[0] == dag_id and key[1] == run_id]:
-        del state.logs[log_key]
+        state.changes.pop(state.logs, log_key)
 
 
 def reset_run(state: State, run: DagRun, now: datetime) -> None:

@@ -58,7 +58,7 @@ def create_user(state: State, *, username: str, email: str, first_name: str, las
         username=username, email=email, first_name=first_name, last_name=last_name, roles=granted,
         active=True, password=password, created_on=now, changed_on=now, id=state.next_id("users"),
     )
-    state.users[username.lower()] = user
+    state.changes.put(state.users, username.lower(), user)
     return user
 
 
@@ -81,12 +81,10 @@ def update_user(state: State, username: str, changes: Mapping[str, Any]) -> User
     if roles is not None:
         _refuse_repeated_roles(user.username, roles)
     if "password" in changes:
-        user.password = changes["password"]
+        state.changes.set(user, password=changes["password"])
     if roles is not None:
-        user.roles = roles
-    for field in PROFILE_FIELDS:
-        if field in changes:
-            setattr(user, field, changes[field])
+        state.changes.set(user, roles=roles)
+    state.changes.set(user, **{field: changes[field] for field in PROFILE_FIELDS if field in changes})
     if "username" in changes and changes["username"] != user.username:
         _rename(state, user, changes["username"])
     return user
@@ -94,7 +92,7 @@ def update_user(state: State, username: str, changes: Mapping[str, Any]) -> User
 
 def delete_user(state: State, username: str) -> None:
     user = find_user(state, username)
-    del state.users[user.username.lower()]
+    state.changes.pop(state.users, user.username.lower())
 
 
 def _known_roles(state: State, names: Sequence[str]) -> list[str]:
@@ -114,5 +112,6 @@ def _refuse_repeated_roles(username: str, roles: Sequence[str]) -> None:
 def _rename(state: State, user: User, new_username: str) -> None:
     """A new key in the same place, so the table keeps its id order."""
     old_key = user.username.lower()
-    user.username = new_username
-    state.users = {(new_username.lower() if key == old_key else key): value for key, value in state.users.items()}
+    state.changes.set(user, username=new_username)
+    state.changes.set(state, users={(new_username.lower() if key == old_key else key): value
+                                    for key, value in state.users.items()})

@@ -23,9 +23,9 @@ def find_variable(state: State, key: str) -> Variable:
 
 def set_variable(state: State, key: str, value: str) -> Variable:
     """Like `Variable.set`: any old row is deleted and a new one added (new id, description null)."""
-    state.variables.pop(key, None)
+    state.changes.pop(state.variables, key, None)
     variable = Variable(key=key, value=value, description=None, id=state.next_id("variables"))
-    state.variables[key] = variable
+    state.changes.put(state.variables, key, variable)
     return variable
 
 
@@ -33,11 +33,11 @@ def update_variable(state: State, key: str, changes: Mapping[str, Any]) -> Varia
     """`changes` holds checked `value` and `description` values; absent ones stay."""
     # The real server crashes on a missing variable (500 HTML); GET's 404 is the nearest answer.
     variable = find_variable(state, key)
-    variable.value = changes.get("value", variable.value)
-    variable.description = changes.get("description", variable.description)
+    state.changes.set(variable, value=changes.get("value", variable.value),
+                      description=changes.get("description", variable.description))
     return variable
 
 
 def delete_variable(state: State, key: str) -> None:
     find_variable(state, key)
-    del state.variables[key]
+    state.changes.pop(state.variables, key)

@@ -43,12 +43,12 @@ def push(state: State, dag_id: str, run_id: str, task_id: str, map_index: int, k
     """`XCom.set`: one entry per (task instance, key); a new push replaces the old one."""
     entry = XCom(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, key=key, value=value, timestamp=when,
                  map_index=map_index)
-    state.xcoms.pop((dag_id, run_id, task_id, map_index, key), None)  # a replaced entry goes to the end
-    state.xcoms[(dag_id, run_id, task_id, map_index, key)] = entry
+    state.changes.pop(state.xcoms, (dag_id, run_id, task_id, map_index, key), None)  # a replaced entry goes last
+    state.changes.put(state.xcoms, (dag_id, run_id, task_id, map_index, key), entry)
     return entry
 
 
 def clear_for_try(state: State, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
     """A new try starts with no XComs of its own (`TaskInstance.clear_xcom_data`)."""
     for key in [k for k in state.xcoms if k[:4] == (dag_id, run_id, task_id, map_index)]:
-        del state.xcoms[key]
+        state.changes.pop(state.xcoms, key)

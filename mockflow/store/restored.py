@@ -1,0 +1,96 @@
+"""Checks that a state is exactly another, order included, and that its tables' indexes are sound.
+
+`State ==` compares dicts without their order; Airflow's lists are in table order, so an
+undo-reset must also bring back every dict's key order. `Store(verify=True)` runs
+`check_restored` after each undo-reset; the tests use `index_problems` as an invariant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mockflow.store.state import State
+from mockflow.store.tables import RunTable, TaskInstanceTable, _Rows
+
+
+class RestoreError(AssertionError):
+    """An undo-reset left the state other than the seed: some write was not logged."""
+
+
+def check_restored(live: State, fresh: State) -> None:
+    problems = differences(live, fresh) + index_problems(live)
+    if problems:
+        raise RestoreError("reset did not restore the seed: " + "; ".join(problems[:10]))
+
+
+def differences(live: State, fresh: State) -> list[str]:
+    """Where `live` differs from `fresh`, value or order (the undo log itself is not compared)."""
+    problems: list[str] = []
+    for field in dataclasses.fields(State):
+        if field.compare:
+            _compare(getattr(live, field.name), getattr(fresh, field.name), field.name, problems)
+    for name in ("dag_runs", "task_instances"):
+        live_table, fresh_table = getattr(live, name), getattr(fresh, name)
+        if (live_table._ids_ordered, live_table._last_id) != (fresh_table._ids_ordered, fresh_table._last_id):
+            problems.append(f"{name}: id order flags differ")
+    # Buckets come and go at the index's end: undone, they are back in their places too.
+    if list(live.dag_runs.by_dag) != list(fresh.dag_runs.by_dag):
+        problems.append("dag_runs: the per-DAG buckets are in another order")
+    if list(live.task_instances.by_run) != list(fresh.task_instances.by_run):
+        problems.append("task_instances: the per-run buckets are in another order")
+    return problems
+
+
+def index_problems(state: State) -> list[str]:
+    """Where a table's indexes do not answer what a full scan of its rows does."""
+    problems = _run_index_problems(state.dag_runs) + _ti_index_problems(state.task_instances)
+    return problems
+
+
+def _run_index_problems(table: RunTable) -> list[str]:
+    expected: dict[str, list[Any]] = {}
+    for run in table.values():
+        expected.setdefault(run.dag_id, []).append(run)
+    found = {dag_id: list(bucket.values()) for dag_id, bucket in table.by_dag.items()}
+    return [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
+
+
+def _ti_index_problems(table: TaskInstanceTable) -> list[str]:
+    problems = []
+    by_run: dict[Any, list[Any]] = {}
+    by_state: dict[Any, list[Any]] = {}
+    for ti in table.values():
+        by_run.setdefault((ti.dag_id, ti.dag_run_id), []).append(ti)
+        by_state.setdefault(ti.state, []).append(ti)
+    if not _same_objects({key: list(bucket.values()) for key, bucket in table.by_run.items()}, by_run):
+        problems.append("task_instances: the per-run index differs from a scan")
+    if set(table.by_state) != set(by_state) or any(
+            [id(ti) for ti in table.in_state(state)] != [id(ti) for ti in rows] for state, rows in by_state.items()):
+        problems.append("task_instances: the state index differs from a scan")
+    return problems
+
+
+def _same_objects(found: dict[Any, list[Any]], expected: dict[Any, list[Any]]) -> bool:
+    # The same buckets (in any order), each holding the very row objects in table order.
+    return found.keys() == expected.keys() and all(
+        [id(row) for row in found[key]] == [id(row) for row in rows] for key, rows in expected.items())
+
+
+def _compare(live: Any, fresh: Any, where: str, problems: list[str]) -> None:
+    if type(live) is not type(fresh):
+        problems.append(f"{where}: {type(live).__name__} is not {type(fresh).__name__}")
+    elif isinstance(live, (dict, _Rows)):
+        if list(live.keys()) != list(fresh.keys()):
+            problems.append(f"{where}: keys or their order differ")
+        else:
+            for key in fresh:
+                _compare(live[key], fresh[key], f"{where}[{key!r}]", problems)
+    elif isinstance(live, (list, tuple)) and len(live) == len(fresh):
+        for index, (mine, theirs) in enumerate(zip(live, fresh, strict=True)):
+            _compare(mine, theirs, f"{where}[{index}]", problems)
+    elif dataclasses.is_dataclass(live) and not isinstance(live, type):
+        for field in dataclasses.fields(live):
+            _compare(getattr(live, field.name), getattr(fresh, field.name), f"{where}.{field.name}", problems)
+    elif live != fresh:
+        problems.append(f"{where}: {live!r} != {fresh!r}")
