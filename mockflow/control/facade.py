@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mockflow.app import MockflowApp
 
 JSON = dict[str, Any]
-RESETTABLE = ("store", "journal", "faults", "clock")
+RESETTABLE = ("store", "journal", "faults", "clock", "simulation")
 
 
 class Control(SimulationControls):
@@ -82,6 +82,8 @@ class Control(SimulationControls):
             self._space.faults.clear()
         if "clock" in chosen:
             self._space.store.clock.reset()
+        if "simulation" in chosen:
+            self._reset_simulation()
         return {"reset": chosen, "changes_undone": undone,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3)}
 

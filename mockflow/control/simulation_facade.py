@@ -63,6 +63,14 @@ class SimulationControls:
             self._simulation().book.add(dag_id, task_id, run_id, entry["script"])
         return self.get_simulation()
 
+    def _reset_simulation(self) -> None:
+        """What a reset does to the simulation: no run-time scripts, the configured mode and speed."""
+        settings, store = self._app.settings, self._space.store
+        with store.lock:
+            simulation = self._simulation()
+            simulation.book.clear()
+            simulation.configure(mode_of(settings.simulation), settings.simulation_speed)
+
     def delete_simulation_scripts(self) -> None:
         with self._space.store.lock:
             self._simulation().book.clear()

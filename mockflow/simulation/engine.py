@@ -30,7 +30,7 @@ class Simulation:
         self.book = ScriptBook()
         self.scheduler = Scheduler(self.book)
         self.cursor: datetime | None = None  # how far the simulation has replayed
-        self._state_id: int | None = None
+        self._state_key: tuple[int, int] | None = None
         self.mode: Mode = mode
         self.speed = speed
         self.configure(mode, speed)
@@ -48,11 +48,13 @@ class Simulation:
         return self.mode == "real" or (self.mode == "virtual" and clock.frozen)
 
     def _same_state(self, state: State, now: datetime) -> None:
-        # A reset or an imported state is another object: what was marked belongs to the old one.
-        if self._state_id != id(state) or self.cursor is None or now < self.cursor:
+        # An imported state is another object, and an undo-log reset keeps the object but counts
+        # itself: either way, what was marked belongs to a state that is gone.
+        key = (id(state), state.changes.undone)
+        if self._state_key != key or self.cursor is None or now < self.cursor:
             self.scheduler.runs.clear()
             self.scheduler.tis.clear()
-            self._state_id, self.cursor = id(state), now
+            self._state_key, self.cursor = key, now
 
     def observe(self, state: State, now: datetime) -> None:
         """Notices what changed without it (a trigger, a clear): it counts from the next loop."""

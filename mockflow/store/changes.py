@@ -29,7 +29,7 @@ _MISSING: Any = object()
 
 
 class Changes:
-    __slots__ = ("_entries", "_reordered", "limit", "on", "overflowed")
+    __slots__ = ("_entries", "_reordered", "limit", "on", "overflowed", "undone")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._entries: list[tuple[Undo, tuple[Any, ...]]] = []
@@ -37,6 +37,7 @@ class Changes:
         self.limit = limit
         self.on = False
         self.overflowed = False
+        self.undone = 0  # how many times `undo` ran: a reset that kept the State object
 
     def __reduce__(self) -> tuple[type[Changes], tuple[()]]:
         return Changes, ()
@@ -79,6 +80,7 @@ class Changes:
         finally:
             self._forget()
             self.on = recording
+        self.undone += 1
         return len(entries)
 
     def _forget(self) -> None:

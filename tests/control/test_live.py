@@ -38,7 +38,7 @@ def test_reset_and_a_one_shot_fault_over_http(http: httpx.Client) -> None:
     assert http.post(f"{CONTROL}/faults", json=rule).status_code == 201
     assert http.get("/api/v1/pools/tmp").status_code == 404
     assert http.get("/api/v1/pools/tmp").status_code == 200
-    assert http.post(f"{CONTROL}/reset").json()["reset"] == ["store", "journal", "faults", "clock"]
+    assert http.post(f"{CONTROL}/reset").json()["reset"] == ["store", "journal", "faults", "clock", "simulation"]
     assert http.get("/api/v1/pools/tmp").status_code == 404
     assert http.get(f"{CONTROL}/requests/count").json() == {"count": 1, "dropped": 0}
 

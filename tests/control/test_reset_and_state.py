@@ -24,7 +24,7 @@ def test_reset_brings_back_the_seeded_store_journal_faults_and_clock(app: Mockfl
     client.put(f"{CONTROL}/clock", json={"now": "2031-05-05T00:00:00+00:00", "frozen": True})
     answer = client.post(f"{CONTROL}/reset")
     assert answer.status_code == 200
-    assert answer.json()["reset"] == ["store", "journal", "faults", "clock"]
+    assert answer.json()["reset"] == ["store", "journal", "faults", "clock", "simulation"]
     assert app.control.get_state() == seeded
     assert client.get(f"{CONTROL}/requests/count").json()["count"] == 0
     assert client.get(f"{CONTROL}/faults").json() == {"faults": []}
@@ -36,7 +36,7 @@ def test_reset_can_leave_parts_alone(app: MockflowApp) -> None:
     client.post("/api/v1/pools", json={"name": "kept", "slots": 3})
     client.post(f"{CONTROL}/faults", json={"id": "f", "match": {"path": "/nowhere"}})
     answer = client.post(f"{CONTROL}/reset", json={"store": False, "faults": False})
-    assert answer.json()["reset"] == ["journal", "clock"]
+    assert answer.json()["reset"] == ["journal", "clock", "simulation"]
     assert client.get("/api/v1/pools/kept").status_code == 200
     assert [f["id"] for f in client.get(f"{CONTROL}/faults").json()["faults"]] == ["f"]
     assert client.get(f"{CONTROL}/requests/count").json()["count"] == 1  # the GET just above
