@@ -23,8 +23,9 @@ from typing import Any, TypeVar, overload
 K = TypeVar("K")
 V = TypeVar("V")
 Undo = Callable[..., object]
-# Past this many entries the log gives up (and frees them): a reset then thaws the seed instead.
-DEFAULT_LIMIT = 1_000_000
+# Past this many entries (about 40 MB; an authenticated request adds three) the log gives up and
+# frees them: a reset then thaws the seed instead.
+DEFAULT_LIMIT = 250_000
 _MISSING: Any = object()
 
 
