@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault-header", action=argparse.BooleanOptionalAction, default=None,
                        help="honour 'Prefer: code=NNN' one-off faults (MOCKFLOW_FAULT_HEADER; off by default)")
     serve.add_argument("--seed", type=int, help="seed of the random source (MOCKFLOW_SEED, default 0)")
+    serve.add_argument("--simulation", choices=("real", "virtual", "off"),
+                       help="how runs move: real time (default for serve), virtual (with the clock) or off "
+                            "(MOCKFLOW_SIMULATION)")
+    serve.add_argument("--simulation-speed", type=float, metavar="X",
+                       help="real-time speed-up of task durations and delays (MOCKFLOW_SIMULATION_SPEED, default 60)")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--http", choices=HTTP_CHOICES, default="auto",
                        help="HTTP parser: auto (httptools where installed, else h11), h11 or httptools")
@@ -152,7 +157,9 @@ def serve(args: argparse.Namespace) -> int:
             journal_limit=args.journal_limit,
             fault_header=args.fault_header,
             seed=args.seed,
-            simulation=None if "MOCKFLOW_SIMULATION" in os.environ else "real",  # a served mock runs its DAGs
+            # a served mock runs its DAGs: real time unless a flag or MOCKFLOW_SIMULATION says otherwise
+            simulation=args.simulation or (None if "MOCKFLOW_SIMULATION" in os.environ else "real"),
+            simulation_speed=args.simulation_speed,
         )
     except ValueError as error:
         print(f"mockflow: {error}", file=sys.stderr)
