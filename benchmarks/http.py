@@ -35,7 +35,7 @@ sys.path[:] = [str(ROOT), *(entry for entry in sys.path if Path(entry or ".").re
 import http.client  # noqa: E402
 
 from benchmarks.bench import write_fixture_set  # noqa: E402
-from benchmarks.http_load import Result, python_load, wrk_load  # noqa: E402
+from benchmarks.http_load import Result, python_load, write_load, wrk_load  # noqa: E402
 
 AUTH = "Basic " + base64.b64encode(b"admin:admin").decode()
 PAIRS = {"asyncio/h11": ("asyncio", "h11"), "uvloop/httptools": ("uvloop", "httptools")}
@@ -137,10 +137,10 @@ def read_paths(mockflow_port: int) -> list[str]:
     return ["/api/v1/health", "/api/v1/pools", f"/api/v1/dags/{first}/details", "/api/v1/dags?limit=25"]
 
 
-def load(url: str, seconds: float, connections: int, script: Path | None = None) -> Result:
+def load(url: str, seconds: float, connections: int) -> Result:
     if shutil.which("wrk"):
-        return wrk_load(url, seconds, connections, AUTH, script)
-    return python_load(url, seconds, connections, AUTH, writes=script is not None)
+        return wrk_load(url, seconds, connections, AUTH)
+    return python_load(url, seconds, connections, AUTH)
 
 
 def read_table(servers: list[Server], paths: list[str], args: argparse.Namespace) -> None:
@@ -173,9 +173,8 @@ def _label(path: str) -> str:
 
 
 def write_run(server: Server, seconds: float) -> None:
-    script = Path(__file__).with_name("http_writes.lua")
     before = server.rss_mb()
-    result = load(server.url + "/api/v1/variables", seconds, 1, script)
+    result = write_load(server.port, seconds, AUTH)
     after = server.rss_mb()
     print(f"{server.name:28} POST+DELETE a variable, 1 connection, {seconds:.0f}s: {result.rps:.0f} req/s, "
           f"p50 {result.p50_ms:.3f} ms, p99 {result.p99_ms:.3f} ms, {result.errors} errors; "

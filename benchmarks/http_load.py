@@ -1,16 +1,16 @@
-"""Load generators for benchmarks/http.py: wrk where installed, else a small httpx one."""
+"""Load for benchmarks/http.py: wrk where installed, else a small httpx generator; and the write
+run, timed request by request on one kept-alive connection."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
-import os
 import re
 import statistics
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -25,14 +25,10 @@ class Result:
     errors: int  # non-2xx answers and socket errors
 
 
-def wrk_load(url: str, seconds: float, connections: int, auth: str, script: Path | None = None) -> Result:
-    threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-H",
-               f"Authorization: {auth}", url]
-    if script is not None:
-        command[1:1] = ["-s", str(script)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True,
-                         env={**os.environ, "MOCKFLOW_BENCH_AUTH": auth}).stdout
+def wrk_load(url: str, seconds: float, connections: int, auth: str) -> Result:
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+               "-H", f"Authorization: {auth}", url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return Result(rps=float(_find(r"Requests/sec:\s+([\d.]+)", out)), p50_ms=_latency(out, "50%"),
                   p99_ms=_latency(out, "99%"), errors=_errors(out))
 
@@ -56,39 +52,54 @@ def _errors(out: str) -> int:
     return (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
 
 
-def python_load(url: str, seconds: float, connections: int, auth: str, writes: bool = False) -> Result:
-    """`connections` clients, one connection each, as fast as they can for `seconds` (GETs, or
-    POST-then-DELETE pairs of a variable when `writes`). Slower than wrk: a fallback only."""
-    return asyncio.run(_python_load(url, seconds, connections, auth, writes))
+def write_load(port: int, seconds: float, auth: str) -> Result:
+    """POST a new variable, then DELETE it, for `seconds`, each request timed on its own (wrk's
+    latencies with a request script do not add up to its run time on one connection)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    timings: list[float] = []
+    errors = number = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        number += 1
+        key = f"bench_{number}"
+        for method, path, body in (("POST", "/api/v1/variables", json.dumps({"key": key, "value": "x"})),
+                                   ("DELETE", f"/api/v1/variables/{key}", None)):
+            sent = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            timings.append(time.perf_counter() - sent)
+            errors += not 200 <= response.status < 300
+    connection.close()
+    return _result(timings, time.perf_counter() - started, errors)
 
 
-async def _python_load(url: str, seconds: float, connections: int, auth: str, writes: bool) -> Result:
+def python_load(url: str, seconds: float, connections: int, auth: str) -> Result:
+    """`connections` clients, one connection each, GETting as fast as they can for `seconds`.
+    Much slower than wrk: a stand-in only."""
+    return asyncio.run(_python_load(url, seconds, connections, auth))
+
+
+async def _python_load(url: str, seconds: float, connections: int, auth: str) -> Result:
     deadline = time.perf_counter() + seconds
     timings: list[float] = []
     errors = [0]
 
-    async def client(index: int) -> None:
+    async def client() -> None:
         async with httpx.AsyncClient(headers={"Authorization": auth}, timeout=5) as http:
-            count = 0
             while time.perf_counter() < deadline:
-                count += 1
-                for method, target, body in _requests(url, writes, f"bench_{index}_{count}"):
-                    started = time.perf_counter()
-                    response = await http.request(method, target, content=body,
-                                                  headers={"Content-Type": "application/json"})
-                    timings.append(time.perf_counter() - started)
-                    errors[0] += not 200 <= response.status_code < 300
+                sent = time.perf_counter()
+                response = await http.get(url)
+                timings.append(time.perf_counter() - sent)
+                errors[0] += not 200 <= response.status_code < 300
 
     started = time.perf_counter()
-    await asyncio.gather(*(client(index) for index in range(connections)))
-    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(client() for _ in range(connections)))
+    return _result(timings, time.perf_counter() - started, errors[0])
+
+
+def _result(timings: list[float], elapsed: float, errors: int) -> Result:
     ordered = sorted(timings)
     return Result(rps=len(ordered) / elapsed, p50_ms=statistics.median(ordered) * 1000,
-                  p99_ms=ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000, errors=errors[0])
-
-
-def _requests(url: str, writes: bool, key: str) -> list[tuple[str, str, bytes | None]]:
-    if not writes:
-        return [("GET", url, None)]
-    body = json.dumps({"key": key, "value": "x"}).encode()
-    return [("POST", url, body), ("DELETE", f"{url}/{key}", None)]
+                  p99_ms=ordered[max(int(len(ordered) * 0.99) - 1, 0)] * 1000, errors=errors)
