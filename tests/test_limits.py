@@ -220,3 +220,22 @@ def test_on_a_live_server_mockflow_answers_its_limits_before_uvicorn(caplog: pyt
         "client left before sending the whole body of POST /api/v1/pools"]
     assert not any(record.exc_info for record in caplog.records)
     assert app.health.crashes == []
+
+
+@pytest.mark.parametrize("number", ["99078614385835143876987582414848", "-9223372036854775809"])
+def test_an_integer_wider_than_64_bits_is_refused_by_name(number: str) -> None:
+    client = TestClient(create_app(Settings(fixtures=(str(MINIMAL),))))
+    client.auth = ("admin", "admin")
+    body = f'{{"name": "wide", "slots": {number}}}'.encode()
+    refused = client.post(f"{API}/pools", content=body, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == f"Integer {number} in the request body is wider than 64 bits"
+    assert client.get(f"{API}/pools/wide").status_code == 404
+
+
+def test_long_integers_within_64_bits_stay_exact() -> None:
+    client = TestClient(create_app(Settings(fixtures=(str(MINIMAL),))))
+    client.auth = ("admin", "admin")
+    body = b'{"name": "big", "slots": 9223372036854775807}'
+    assert client.post(f"{API}/pools", content=body, headers={"Content-Type": "application/json"}).json()[
+        "slots"] == 9223372036854775807
