@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from mockflow.store.builtins import ensure_builtins
 
 from mockflow.api.errors import TEXTS, problem_for
 from mockflow.problems import AlreadyExists, ApiError, BadRequest, NotFound
 from mockflow.store import connections, pools, roles, users, variables, xcom
+from mockflow.store.builtins import ensure_builtins
 from mockflow.store.errors import AlreadyExistsError, DomainError, InvalidInputError, NotFoundError
 from mockflow.store.records import Connection, DagRun, User, Variable, XCom
 from mockflow.store.state import State
