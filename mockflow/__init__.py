@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from mockflow.server import LiveServer
     from mockflow.settings import Settings
     from mockflow.store import Store
+    from mockflow.testing import MockAirflow
 
-__all__ = ["Clock", "LiveServer", "MockflowApp", "Settings", "Store", "create_app"]
+__all__ = ["Clock", "LiveServer", "MockAirflow", "MockflowApp", "Settings", "Store", "create_app"]
 __version__ = "0.1.0"
 
 _HOMES = {
     "Clock": "mockflow.clock",
     "LiveServer": "mockflow.server",
+    "MockAirflow": "mockflow.testing",
     "MockflowApp": "mockflow.app",
     "Settings": "mockflow.settings",
     "Store": "mockflow.store",
