@@ -93,7 +93,7 @@ class _Pool:
         fixtures = options.fixtures if options.fixtures is not None else self._default_fixtures()
         base = base if options.fixtures is not None else self._base()
         sets = _mockflow.MockAirflow.resolve_fixtures(fixtures, base) if url is None else ()
-        key = (url, live, sets, options.auth)
+        key = (url, live or url is not None, sets, options.auth)  # remotely, both fixtures share one handle
         mock = self.mocks.get(key)
         if mock is None:
             worker = os.environ.get("PYTEST_XDIST_WORKER")
