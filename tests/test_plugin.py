@@ -13,7 +13,7 @@ from mockflow import LiveServer, Settings, create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "pytest.md"
-README_SECTION = ROOT / "docs" / "readme-pytest-section.md"
+README = ROOT / "README.md"
 STRICT = ("-W", "error", "-p", "no:cacheprovider")
 
 
@@ -21,10 +21,11 @@ def python_blocks(path: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
 
 
-def write_blocks(pytester: pytest.Pytester, path: Path) -> int:
-    """Each block is a test module whose first line names its file (`# test_x.py`); returns how many tests."""
+def write_blocks(pytester: pytest.Pytester, path: Path, first: int | None = None) -> int:
+    """Each block (of the `first` ones) is a test module whose first line names its file
+    (`# test_x.py`); returns how many tests."""
     tests = 0
-    for block in python_blocks(path):
+    for block in python_blocks(path)[:first]:
         name = block.splitlines()[0].removeprefix("# ").strip()
         assert re.fullmatch(r"test_\w+\.py", name), f"{path.name}: a block must start with '# test_<name>.py'"
         pytester.path.joinpath(name).write_text(block)
@@ -41,8 +42,9 @@ def test_every_docs_example_passes_in_a_fresh_directory_under_w_error(pytester: 
     result.assert_outcomes(passed=tests)
 
 
-def test_the_readme_section_example_passes_as_copied(pytester: pytest.Pytester) -> None:
-    tests = write_blocks(pytester, README_SECTION)
+def test_the_readmes_first_example_passes_as_copied(pytester: pytest.Pytester) -> None:
+    tests = write_blocks(pytester, README, first=1)
+    assert tests == 3
     result = pytester.runpytest_subprocess(*STRICT)
     result.assert_outcomes(passed=tests)
 
