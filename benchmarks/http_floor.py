@@ -1,4 +1,4 @@
-"""The floor for benchmarks/http.py: raw Starlette answering the bytes mockflow answered, nothing else.
+"""The floor for benchmarks/over_http.py: raw Starlette answering the bytes mockflow answered, nothing else.
 
     python -m benchmarks.http_floor ANSWERS.json PORT LOOP HTTP
 """

@@ -1,4 +1,4 @@
-"""Load for benchmarks/http.py: wrk where installed, else a small httpx generator; and the write
+"""Load for benchmarks/over_http.py: wrk where installed, else a small httpx generator; and the write
 run, timed request by request on one kept-alive connection."""
 
 from __future__ import annotations

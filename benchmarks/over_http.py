@@ -1,6 +1,6 @@
 """mockflow over HTTP against its floor: raw Starlette answering the very bytes mockflow answered.
 
-    .venv/bin/python benchmarks/http.py [--seconds 5] [--rounds 3] [--write-seconds 60] [--default-set]
+    .venv/bin/python benchmarks/over_http.py [--seconds 5] [--rounds 3] [--write-seconds 60] [--default-set]
 
 Starts `mockflow serve` (a 25-DAG set, or the embedded default) and the floor app, each with
 asyncio/h11 and with uvloop/httptools, on free loopback ports; drives them with wrk (8
