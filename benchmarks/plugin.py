@@ -57,7 +57,7 @@ def reset_ms(rounds: int = 200) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tests", type=int, default=300)
+    parser.add_argument("--tests", type=int, default=1500)
     args = parser.parse_args()
     print(f"MockAirflow.reset() with the default set: median {reset_ms():.3f} ms")
     with tempfile.TemporaryDirectory() as tmp:

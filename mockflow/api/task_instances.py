@@ -13,6 +13,7 @@ from typing import Any
 from mockflow.api.bodies import MISSING, UNKNOWN, load_errors
 from mockflow.api.context import Call, Reply
 from mockflow.api.negotiation import best_match
+from mockflow.api.shapes import task_logs as log_shapes
 from mockflow.api.shapes.task_instances import reference_to_wire, references, ti_to_wire
 from mockflow.problems import BadRequest
 from mockflow.store import task_changes, task_logs, ti_selection
@@ -102,18 +103,18 @@ def post_set_task_instances_state(call: Call) -> JSON:
 
 
 def get_extra_links(call: Call) -> JSON:
-    return task_logs.extra_links(call.state, *_ti_path(call))
+    return log_shapes.extra_links_to_wire(call.state, *task_logs.link_task_instance(call.state, *_ti_path(call)))
 
 
 def get_log(call: Call) -> Reply:
     source = call.clock.random
-    metadata = task_logs.metadata_from(call.query.get("token"), call.query.get("full_content"), source)
+    metadata = log_shapes.metadata_from(call.query.get("token"), call.query.get("full_content"), source)
     ti = task_logs.find_ti(call.state, *_ti_path(call), call.query.get("map_index", -1))
     logs, metadata = task_logs.read_chunk(call.state, ti, call.path["task_try_number"], metadata)
     # JSON unless the client prefers text; no or an unknown Accept header gives JSON too.
     if best_match(call.accepts(), (TEXT, JSON_TYPE)) == TEXT:
-        return Reply(body=task_logs.as_text(logs), content_type=TEXT, validate=False)
-    return Reply(body=task_logs.as_json(logs, metadata, source))
+        return Reply(body=log_shapes.as_text(logs), content_type=TEXT, validate=False)
+    return Reply(body=log_shapes.as_json(logs, metadata, source))
 
 
 # --- helpers ------------------------------------------------------------------------------------------
