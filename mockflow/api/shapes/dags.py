@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from mockflow.store.dags import file_token, has_import_errors, stored_tags
 from mockflow.store.records import Dag, Task
 from mockflow.store.state import JSON, State
@@ -29,8 +31,15 @@ def _echoed(dag: Dag, defaults: JSON) -> JSON:
     out: JSON = {}
     for name, default in defaults.items():
         value = dag.wire.get(name, default)
-        out[name] = iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value
+        out[name] = _wire_datetime(value) if name in _DATETIME_FIELDS and isinstance(value, str) else (
+            iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value)
     return out
+
+
+@functools.lru_cache(maxsize=65_536)
+def _wire_datetime(text: str) -> str | None:
+    # A pure function of the fixture's text: parsed and printed once, not per DAG per request.
+    return iso(parse_datetime(text))
 
 
 def _shared_fields(dag: Dag, tags: list[str]) -> JSON:
