@@ -11,6 +11,7 @@ and over HTTP. `namespace(name)` gives the facade of another namespace.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -223,10 +224,6 @@ class Control(SimulationControls):
 
     # --- checks shared with HTTP ------------------------------------------------------------
 
-    def _checked(self, operation_id: str, body: Mapping[str, Any]) -> JSON:
-        """The body as the HTTP endpoint would accept it: validated against the control spec."""
-        return dict(self._app.control_checks.check_body(operation_id, dict(body)))
-
     def _checked_query(self, operation_id: str, query: Mapping[str, Any]) -> JSON:
         return dict(self._app.control_checks.check_query(operation_id, query))
 
@@ -239,9 +236,5 @@ def _effect(wire: Mapping[str, Any]) -> Effect:
         # A rule that says nothing about its effect answers the plainest fault: a 500 problem.
         return Effect(status=500)
     if effect.has_body and effect.status is None:
-        return Effect(**{**_fields(effect), "status": 200})
+        return dataclasses.replace(effect, status=200)
     return effect
-
-
-def _fields(effect: Effect) -> JSON:
-    return {name: getattr(effect, name) for name in Effect.__slots__}

@@ -23,7 +23,8 @@ class SimulationControls:
     _space: Namespace
 
     def _checked(self, operation_id: str, body: Mapping[str, Any]) -> JSON:
-        raise NotImplementedError  # Control's
+        """The body as the HTTP endpoint would accept it: validated against the control spec."""
+        return dict(self._app.control_checks.check_body(operation_id, dict(body)))
 
     def _simulation(self) -> Simulation:
         settings = self._app.settings

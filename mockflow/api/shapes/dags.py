@@ -31,8 +31,9 @@ def _echoed(dag: Dag, defaults: JSON) -> JSON:
     out: JSON = {}
     for name, default in defaults.items():
         value = dag.wire.get(name, default)
-        out[name] = _wire_datetime(value) if name in _DATETIME_FIELDS and isinstance(value, str) else (
-            iso(parse_datetime(value)) if name in _DATETIME_FIELDS else value)
+        if name in _DATETIME_FIELDS:
+            value = _wire_datetime(value) if isinstance(value, str) else iso(parse_datetime(value))
+        out[name] = value
     return out
 
 
