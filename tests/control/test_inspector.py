@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 
 from mockflow.app import MockflowApp
 from mockflow.control.overview import grid_state, latest_runs
+from mockflow.server import LiveServer
 from mockflow.store.records import DagRun
+from mockflow.testing import RemoteControl
 from mockflow.wire import parse_datetime
 from tests.conftest import build_app
 from tests.control.conftest import CONTROL, client_for
@@ -238,3 +240,14 @@ def test_the_overview_is_per_namespace_and_the_same_in_python(app: MockflowApp, 
     in_python = app.control.namespace("gw2").get_overview({"runs": 3})
     over_http = overview(worker, runs=3)
     assert {**in_python, "clock": None} == {**over_http, "clock": None}
+
+
+def test_a_remote_control_reads_the_same_overview(app: MockflowApp) -> None:
+    with LiveServer(app) as server:
+        remote = RemoteControl(server.url, namespace="gw4")
+        try:
+            over_http = remote.get_overview({"runs": 2})
+        finally:
+            remote.close()
+    in_python = app.control.namespace("gw4").get_overview({"runs": 2})
+    assert {**over_http, "clock": None} == {**in_python, "clock": None} and over_http["namespace"] == "gw4"
