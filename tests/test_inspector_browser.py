@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -133,6 +134,13 @@ def test_the_inspector_drives_the_mock_with_no_console_error(browser: WebDriver,
     console = open_page(browser, url)
     assert browser.title == "mockflow inspector"
     assert len(read(browser, "#dags tbody tr")) == len(app.control.get_overview()["dags"])
+
+    # what did not change is not redrawn: a click cannot land between two versions of a button
+    steady = browser.find_element(By.CSS_SELECTOR, 'button.trigger[data-dag-id="db_maintenance"]')  # paused
+    shown = read(browser, "#status")[0]
+    wait_for(browser, "two refreshes", lambda: read(browser, "#status")[0] != shown or None)
+    time.sleep(1.2)
+    assert steady.is_enabled()  # a rebuilt row would raise StaleElementReferenceException here
 
     # trigger: a new run appears in the grid and reaches success there
     before = set(runs_of(app, DAG))
