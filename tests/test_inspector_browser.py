@@ -133,6 +133,7 @@ def test_the_inspector_drives_the_mock_with_no_console_error(browser: WebDriver,
     app.control.reset()
     console = open_page(browser, url)
     assert browser.title == "mockflow inspector"
+    assert read(browser, "#simulation") == ["real \u00d7 1200"]  # "real times 1200"
     assert len(read(browser, "#dags tbody tr")) == len(app.control.get_overview()["dags"])
 
     # what did not change is not redrawn: a click cannot land between two versions of a button
