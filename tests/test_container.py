@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -274,16 +275,17 @@ def make_base_tarball(tarball: Path) -> None:
 
 
 def wheelhouse() -> Path:
-    """Every dependency as a wheel, so the build needs no network; cached per pyproject.toml."""
-    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    """Every dependency, and what builds mockflow, as wheels, so the build needs no network; cached per
+    pyproject.toml. mockflow itself is not among them: the image builds it from the source."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [*pyproject["project"]["dependencies"], *pyproject["build-system"]["requires"]]
+    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:12]
     cached = CACHE / f"wheelhouse-{key}"
     if not cached.exists():
         partial = CACHE / f"wheelhouse-{key}.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial), str(ROOT),
-                        "setuptools", "wheel"], check=True, capture_output=True, timeout=900)
-        for built in partial.glob("airflow_mockflow-*.whl"):  # the image builds mockflow from the source
-            built.unlink()
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial), *wanted],
+                       check=True, capture_output=True, timeout=900)
         partial.rename(cached)
     return cached
 
