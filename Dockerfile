@@ -1,5 +1,5 @@
 # mockflow as a CI service container, configured only by MOCKFLOW_* variables (the README's settings
-# table; docs/container.md). Works with the legacy builder and BuildKit alike.
+# table; docs/container.md). Nothing BuildKit-only in it, so the legacy builder builds it too.
 #
 #   docker build -t mockflow .                                   # dependencies from PyPI
 #   docker build -t mockflow --build-arg PIP_OPTIONS="--no-index --find-links=wheelhouse" .
