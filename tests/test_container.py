@@ -50,6 +50,7 @@ class FinalStage:
     command: list[str]  # ENTRYPOINT + CMD, exec form
     healthcheck: str  # shell form, run by /bin/sh -c as the engine does
     copied: dict[str, str]  # destination -> source of each COPY --from
+    stages_copied_from: tuple[str, ...]
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -75,7 +76,7 @@ def final_stage(text: str) -> FinalStage:
     pairs = instructions(text)
     last_from = max(index for index, (keyword, _) in enumerate(pairs) if keyword == "FROM")
     env: dict[str, str] = {}
-    user, entrypoint, cmd, healthcheck, copied = "root", [], [], "", {}
+    user, entrypoint, cmd, healthcheck, copied, stages = "root", [], [], "", {}, []
     for keyword, rest in pairs[last_from + 1:]:
         if keyword == "ENV":
             for pair in shlex.split(rest):
@@ -90,9 +91,11 @@ def final_stage(text: str) -> FinalStage:
         elif keyword == "HEALTHCHECK":
             healthcheck = re.sub(r"^(--\S+\s+)*CMD\s+", "", rest)
         elif keyword == "COPY" and rest.startswith("--from="):
-            _, source, destination = rest.split()
+            stage, source, destination = rest.split()
             copied[destination] = source
-    return FinalStage(env=env, user=user, command=entrypoint + cmd, healthcheck=healthcheck, copied=copied)
+            stages.append(stage.removeprefix("--from="))
+    return FinalStage(env=env, user=user, command=entrypoint + cmd, healthcheck=healthcheck, copied=copied,
+                      stages_copied_from=tuple(stages))
 
 
 IMAGE = final_stage(DOCKERFILE.read_text(encoding="utf-8"))
@@ -307,10 +310,18 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ensure_base()
     tag = f"mockflow:container-test-{os.getpid()}"
     context = build_context(tmp_path_factory.mktemp("docker"))
-    docker("build", "--quiet", "--build-arg", f"BASE={BASE_IMAGE}",
-           "--build-arg", "PIP_OPTIONS=--no-index --find-links=wheelhouse", "--tag", tag, str(context), timeout=1200)
-    yield tag
-    docker("image", "rm", "--force", tag, check=False)
+    options = ["--quiet", "--build-arg", f"BASE={BASE_IMAGE}",
+               "--build-arg", "PIP_OPTIONS=--no-index --find-links=wheelhouse"]
+    # The build stages get tags of their own (the full build then reuses them from the cache), so that
+    # removing the tags removes them too: untagged, each run would leave some 230 MB behind.
+    tags = [f"{tag}-{stage}" for stage in IMAGE.stages_copied_from]
+    try:
+        for stage, stage_tag in zip(IMAGE.stages_copied_from, tags, strict=True):
+            docker("build", *options, "--target", stage, "--tag", stage_tag, str(context), timeout=1200)
+        docker("build", *options, "--tag", tag, str(context), timeout=1200)
+        yield tag
+    finally:
+        docker("image", "rm", "--force", tag, *tags, check=False)
 
 
 def health_status(container: str) -> str:
