@@ -9,6 +9,9 @@ An index answers in the table's order (its insertion order, Airflow's `id` order
 per-run buckets only ever grow at their end, so they keep it. A state bucket receives records
 out of order when states change; it is put back in order on its next read, by `id` while the
 ids increase with insertion (always, for ids the store hands out), otherwise by a full scan.
+
+The task-instance table also keeps the sum of `pool_slots` per pool and state, changed with the
+state index (the same two places), so a pool's slot figures never scan task instances.
 """
 
 from __future__ import annotations
@@ -155,13 +158,15 @@ class RunTable(_Rows[RunKey, DagRun]):
 class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run and by state."""
 
-    __slots__ = ("_by_run", "_by_state", "_unsorted")
+    __slots__ = ("_by_run", "_by_state", "_pool_slots", "_unsorted")
 
     def __init__(self) -> None:
         super().__init__()
         self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
         self._by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = {}
         self._unsorted: set[str | None] = set()  # state buckets to put in order before their next read
+        # pool -> state -> sum of pool_slots of the rows in that pool and state (no zero entries)
+        self._pool_slots: dict[str, dict[str | None, int]] = {}
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -180,6 +185,15 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def count_in_state(self, ti_state: str | None) -> int:
         return len(self._by_state.get(ti_state) or ())
+
+    def pool_slots(self, pool: str, ti_state: str | None) -> int:
+        """The sum of `pool_slots` over the task instances in `pool` and `ti_state`."""
+        return self._pool_slots.get(pool, {}).get(ti_state, 0)
+
+    @property
+    def slots_by_pool(self) -> Mapping[str, Mapping[str | None, int]]:
+        """pool -> state -> summed `pool_slots` (read-only; states without rows are absent)."""
+        return self._pool_slots
 
     def in_state(self, ti_state: str | None) -> Collection[TaskInstance]:
         """The task instances in one state, in table order."""
@@ -243,7 +257,13 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def update(self, ti: TaskInstance, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
+        moves_slots = "pool" in fields or "pool_slots" in fields
+        if moves_slots:  # out of the pool sums with the old values, back in with the new ones
+            self._logged_count(ti, -1)
         _update(self.changes, ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
+        if moves_slots:
+            ti.pool = sys.intern(ti.pool)
+            self._logged_count(ti, +1)
 
     # The state buckets are not logged entry by entry: each write records the inverse that puts
     # the row back in or takes it out, and the bucket's order is restored lazily, by `in_state`.
@@ -253,6 +273,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         self._put_state(ti, key)
 
     def _put_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+        self._count(ti, +1)
         bucket = self._by_state.setdefault(ti.state, {})
         # Landing at the end is right for the latest row only: later than all others by id, or
         # appended to the table just now (then the caller marks nothing else out of place).
@@ -262,13 +283,35 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def _drop_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
         bucket = self._by_state.get(ti.state)
-        if bucket is not None and self.changes.on and key in bucket:
+        if bucket is None:
+            return
+        if self.changes.on and key in bucket:
             self.changes.record(self._put_state, ti, key)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del self._by_state[ti.state]
-                self._unsorted.discard(ti.state)
+        dropped = bucket.pop(key, None)
+        if dropped is None:
+            return
+        self._count(dropped, -1)
+        if not bucket:
+            del self._by_state[ti.state]
+            self._unsorted.discard(ti.state)
+
+    def _logged_count(self, ti: TaskInstance, sign: int) -> None:
+        if self.changes.on:
+            self.changes.record(self._count, ti, -sign)
+        self._count(ti, sign)
+
+    def _count(self, ti: TaskInstance, sign: int) -> None:
+        """Adds (sign +1) or takes away (-1) the row's slots in its pool and state."""
+        by_state = self._pool_slots.get(ti.pool)
+        if by_state is None:
+            by_state = self._pool_slots[ti.pool] = {}
+        total = by_state.get(ti.state, 0) + sign * ti.pool_slots
+        if total:
+            by_state[ti.state] = total
+        else:
+            by_state.pop(ti.state, None)
+            if not by_state:
+                del self._pool_slots[ti.pool]
 
 
 def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
