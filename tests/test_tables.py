@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mockflow.store.dag_runs import page_runs
 from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.restored import differences, index_problems
 from mockflow.store.state import State
-from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES
+from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES, run_can_move
 from mockflow.store.tables import RunTable, TaskInstanceTable
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -35,6 +36,9 @@ def _ti(dag_id: str, run_id: str, task_id: str, state: str | None, row_id: int, 
 def assert_run_indexes(table: RunTable) -> None:
     scan = list(table.values())
     assert set(table.by_dag) == {run.dag_id for run in scan}
+    for value in (*RUN_STATES, None):
+        assert table.count_in_state(value) == sum(run.state == value for run in scan), value
+    assert 0 not in table.state_counts.values()
     for dag_id in DAGS:
         assert list(table.of_dag(dag_id)) == [run for run in scan if run.dag_id == dag_id]
     for chosen in (None, ["a"], ["a", "b"], ["c", "a"], list(DAGS), ["missing"], []):
@@ -166,8 +170,12 @@ def _random_change(rng: random.Random, state: State, row_id: int) -> None:
             runs.insert(_run(*key, row_id))
     elif action < 0.3:
         runs.delete(runs[rng.choice(list(runs))])
-    elif action < 0.4:
+    elif action < 0.35:
         runs.update(runs[rng.choice(list(runs))], note=str(row_id))
+    elif action < 0.4:
+        run, target = runs[rng.choice(list(runs))], rng.choice(sorted(RUN_STATES))
+        if run_can_move(run.state, target):
+            runs.set_state(run, target, WHEN)
     elif action < 0.6 or not tis:
         tis.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
                        rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0])))
@@ -258,3 +266,17 @@ def test_pool_slot_sums_follow_inserts_moves_pool_changes_deletes_undo_and_pickl
     state.changes.undo()
     assert tis.slots_by_pool == {"p2": {"running": 1}, "p1": {"running": 3}}
     assert index_problems(state) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_state_filtered_page_of_every_run_counts_by_state_and_matches_a_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    state = State()
+    for row_id in range(1, 80):
+        _random_change(rng, state, row_id)
+    for _ in range(20):
+        states = rng.sample(sorted(RUN_STATES), rng.randint(1, 3))
+        offset, limit = rng.randint(0, 6), rng.choice([None, 0, 1, 3, 50])
+        total, page = page_runs(state, None, {}, states, None, offset, limit)
+        scan = [run for run in state.dag_runs.values() if run.state in states]
+        assert total == len(scan) and page == scan[offset:None if limit is None else offset + limit]

@@ -8,6 +8,7 @@ undo-reset must also bring back every dict's key order. `Store(verify=True)` run
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,7 +56,10 @@ def _run_index_problems(table: RunTable) -> list[str]:
     for run in table.values():
         expected.setdefault(run.dag_id, []).append(run)
     found = {dag_id: list(bucket.values()) for dag_id, bucket in table.by_dag.items()}
-    return [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
+    problems = [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
+    if table.state_counts != Counter(run.state for run in table.values()):
+        problems.append("dag_runs: the counts by state differ from a scan")
+    return problems
 
 
 def _ti_index_problems(table: TaskInstanceTable) -> list[str]:

@@ -11,7 +11,9 @@ out of order when states change; it is put back in order on its next read, by `i
 ids increase with insertion (always, for ids the store hands out), otherwise by a full scan.
 
 The task-instance table also keeps the sum of `pool_slots` per pool and state, changed with the
-state index (the same two places), so a pool's slot figures never scan task instances.
+state index (the same two places), so a pool's slot figures never scan task instances. The run
+table counts its runs by state, so a state-filtered list of every run knows its total without
+reading all runs. Each count change logs its own inverse, like every other write.
 """
 
 from __future__ import annotations
@@ -84,11 +86,12 @@ class _Rows(Generic[K, R]):
 class RunTable(_Rows[RunKey, DagRun]):
     """DAG runs by (dag_id, dag_run_id), with the per-DAG index every run filter starts from."""
 
-    __slots__ = ("_by_dag",)
+    __slots__ = ("_by_dag", "_state_counts")
 
     def __init__(self) -> None:
         super().__init__()
         self._by_dag: dict[str, dict[str, DagRun]] = {}
+        self._state_counts: dict[str | None, int] = {}  # state -> how many runs have it (no zeros)
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -100,6 +103,14 @@ class RunTable(_Rows[RunKey, DagRun]):
     def of_dag(self, dag_id: str) -> Collection[DagRun]:
         bucket = self._by_dag.get(dag_id)
         return bucket.values() if bucket else ()
+
+    def count_in_state(self, run_state: str | None) -> int:
+        return self._state_counts.get(run_state, 0)
+
+    @property
+    def state_counts(self) -> Mapping[str | None, int]:
+        """state -> number of runs in it (read-only; states without runs are absent)."""
+        return self._state_counts
 
     def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
         """Runs of the given DAGs (None: all), in table order."""
@@ -127,6 +138,7 @@ class RunTable(_Rows[RunKey, DagRun]):
             bucket = {}
             changes.put(self._by_dag, run.dag_id, bucket)
         changes.put(bucket, run.dag_run_id, run)
+        self._count(run.state, +1)
 
     def delete(self, run: DagRun) -> None:
         changes = self.changes
@@ -136,6 +148,7 @@ class RunTable(_Rows[RunKey, DagRun]):
             changes.pop(bucket, run.dag_run_id, None)
             if not bucket:
                 changes.pop(self._by_dag, run.dag_id)
+        self._count(run.state, -1)
 
     def delete_dags(self, dag_ids: Collection[str]) -> None:
         for dag_id in dag_ids:
@@ -148,11 +161,25 @@ class RunTable(_Rows[RunKey, DagRun]):
             return
         if not run_can_move(run.state, new_state):
             raise ValueError(f"a DAG run cannot move from {run.state!r} to {new_state!r}")
+        self._count(run.state, -1)
         self.changes.set(run, state=new_state, end_date=now if new_state in RUN_FINISHED else None)
+        self._count(new_state, +1)
 
     def update(self, run: DagRun, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
         _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state"))
+
+    def _count(self, run_state: str | None, change: int) -> None:
+        if self.changes.on:
+            self.changes.record(self._add_to_count, run_state, -change)
+        self._add_to_count(run_state, change)
+
+    def _add_to_count(self, run_state: str | None, change: int) -> None:
+        total = self._state_counts.get(run_state, 0) + change
+        if total:
+            self._state_counts[run_state] = total
+        else:
+            self._state_counts.pop(run_state, None)
 
 
 class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
