@@ -129,3 +129,18 @@ def test_only_the_most_recently_used_seed_files_stay(seeds: Path, tmp_path: Path
     for copy in sets:
         kept[copy.name] = cache.seed_file(((str(copy),), cache.fingerprint((str(copy),)))).exists()
     assert kept == {"set0": False, "set1": False, "set2": True, "set3": True, "set4": True, "set5": True}
+
+
+def test_seed_files_stay_under_the_byte_budget_but_the_newest_always_stays(
+        seeds: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tmp_path / "first"
+    shutil.copytree(MINIMAL, first)
+    cache.seeded_store((str(first),))
+    (only,) = seeds.glob("*.seed")
+    monkeypatch.setattr(cache, "_BYTES_KEPT", only.stat().st_size // 2)  # smaller than any one seed
+    os.utime(only, ns=(10**18 - 1, 10**18 - 1))  # older than what comes next, whatever the clock
+    second = tmp_path / "second"
+    shutil.copytree(MINIMAL, second)
+    cache.seeded_store((str(second),))
+    newest = cache.seed_file(((str(second),), cache.fingerprint((str(second),))))
+    assert list(seeds.glob("*.seed")) == [newest]

@@ -31,6 +31,7 @@ Fingerprint = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of e
 _SEEDS: dict[tuple[tuple[str, ...], Fingerprint], bytes] = {}
 _SEEDS_KEPT = 4
 _FILES_KEPT = 4  # seed files on disk; the least recently used go first
+_BYTES_KEPT = 1 << 30  # and no more than this in all, the newest file aside (a 1M-TI seed is ~300 MB)
 _SUFFIX = ".seed"
 _PACKAGE = Path(__file__).resolve().parents[1]  # mockflow/
 # What a broken or foreign seed file raises when thawed; it is then read afresh from the fixtures.
@@ -125,6 +126,11 @@ def _write_seed(path: Path, seed: bytes) -> None:
 
 
 def _prune(directory: Path) -> None:
-    files = sorted(directory.glob(f"*{_SUFFIX}"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
-    for stale in files[_FILES_KEPT:]:
-        stale.unlink(missing_ok=True)
+    """Keeps the most recently used seed files, at most `_FILES_KEPT` and `_BYTES_KEPT` bytes."""
+    stats = sorted(((path, path.stat()) for path in directory.glob(f"*{_SUFFIX}")),
+                   key=lambda item: item[1].st_mtime_ns, reverse=True)
+    total = 0
+    for rank, (path, stat) in enumerate(stats):
+        total += stat.st_size
+        if rank > 0 and (rank >= _FILES_KEPT or total > _BYTES_KEPT):
+            path.unlink(missing_ok=True)
