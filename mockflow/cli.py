@@ -22,6 +22,7 @@ from mockflow.fixtureset.files import FixtureError
 from mockflow.fixtureset.load import check_fixture_sets
 from mockflow.server import HTTP_CHOICES, LOOP_CHOICES, ServerError, uvicorn_config
 from mockflow.settings import AUTH_MODES, VALIDATION_ENGINES, Settings
+from mockflow.store import Store
 
 
 def _tool(name: str) -> ModuleType:
@@ -175,6 +176,7 @@ def serve(args: argparse.Namespace) -> int:
         # out of the collector's sight, a full collection under a write load walks only what requests added.
         gc.collect()
         gc.freeze()
+        Store.freeze_new_states = True  # and each state a reset thaws or an import brings
     try:
         config = uvicorn_config(app, host=settings.host, port=settings.port, log_level=args.log_level,
                                 http=args.http, loop=args.loop)

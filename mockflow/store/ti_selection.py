@@ -35,6 +35,8 @@ def ti_predicate(filters: Mapping[str, Any]) -> Predicate | None:
             checks.append(_member_check(name, frozenset(values)))
     if not checks:
         return None
+    if len(checks) == 1:  # the usual case, without a generator per task instance
+        return checks[0]
     return lambda ti: all(check(ti) for check in checks)
 
 
