@@ -1,4 +1,4 @@
-"""Task-instance lists have no ORDER BY in Airflow 2.5.3: the index SQLite's plan walks decides their
+"""List order where Airflow 2.5.3 has no ORDER BY, or ties under one: the index SQLite's plan walks decides it. Each
 order. Each case here was observed on a real 2.5.3 (SQLite) with two runs of one DAG whose task
 instances were put in different states; ties always keep table (rowid, creation) order, whichever
 index of mockflow's answers."""
@@ -118,3 +118,45 @@ def test_batch_by_dag_ids_comes_by_dag_id_then_state(client: TestClient) -> None
     dated = client.post(f"{API}/dags/~/dagRuns/~/taskInstances/list",
                         json={"dag_ids": dags, "execution_date_gte": "2024-01-01T00:00:00+00:00"}).json()
     assert keys(dated) == expected(client, lambda ti: ti.dag_id in dags)
+
+
+# --- DAG runs: ORDER BY one column, over the `dag_id_state` index ----------------------------------------
+
+def run_keys(body: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(run["dag_id"], run["dag_run_id"]) for run in body["dag_runs"]]
+
+
+def runs_in_table_order(client: TestClient) -> list[Any]:
+    return list(client.app.store.state.dag_runs.values())  # type: ignore[attr-defined]
+
+
+def test_run_order_by_ties_keep_dag_id_then_state_then_id(client: TestClient) -> None:
+    runs = runs_in_table_order(client)
+    base = sorted(runs, key=lambda run: (run.dag_id, run.state))  # stable over id order
+    body = client.get(f"{API}/dags/~/dagRuns", params={"order_by": "external_trigger"}).json()
+    assert run_keys(body) == [(r.dag_id, r.dag_run_id) for r in sorted(base, key=lambda r: r.external_trigger)]
+    by_state = client.get(f"{API}/dags/~/dagRuns", params={"order_by": "-state"}).json()
+    assert run_keys(by_state) == [(r.dag_id, r.dag_run_id) for r in sorted(base, key=lambda r: r.state, reverse=True)]
+    by_dag = client.get(f"{API}/dags/~/dagRuns", params={"order_by": "-dag_id"}).json()
+    assert run_keys(by_dag) == [(r.dag_id, r.dag_run_id) for r in base[::-1]]  # the IN list walked backwards
+    batch = client.post(f"{API}/dags/~/dagRuns/list", json={"order_by": "-dag_id"}).json()
+    assert run_keys(batch) == run_keys(by_dag)
+    newest = client.get(f"{API}/dags/~/dagRuns", params={"order_by": "-id"}).json()
+    assert run_keys(newest) == [(r.dag_id, r.dag_run_id) for r in runs[::-1]]
+
+
+def test_run_order_by_state_descending_for_one_dag_reverses_ties() -> None:
+    fresh = TestClient(build_app(FIXTURES / "runs_basic"))
+    fresh.auth = ("admin", "admin")
+    for day in ("05", "06"):
+        made = fresh.post(f"{API}/dags/sales_etl/dagRuns", json={"dag_run_id": f"tie_{day}",
+                                                                  "logical_date": f"2031-01-{day}T00:00:00+00:00"})
+        assert (made.status_code, made.json()["state"]) == (200, "queued")
+    sales = [run for run in runs_in_table_order(fresh) if run.dag_id == "sales_etl"]
+    base = sorted(sales, key=lambda run: run.state)
+    body = fresh.get(f"{API}/dags/sales_etl/dagRuns", params={"order_by": "-state"}).json()
+    assert run_keys(body) == [(r.dag_id, r.dag_run_id) for r in base[::-1]]
+    assert [key[1] for key in run_keys(body)][2:4] == ["tie_06", "tie_05"]  # dag_id_state walked backwards
+    ties = fresh.get(f"{API}/dags/sales_etl/dagRuns", params={"order_by": "-external_trigger"}).json()
+    assert run_keys(ties) == [(r.dag_id, r.dag_run_id) for r in sorted(base, key=lambda r: r.external_trigger,
+                                                                         reverse=True)]
