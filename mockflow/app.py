@@ -9,6 +9,7 @@ the bundle's own steps (`mockflow.pipeline`). The reply becomes bytes in one pla
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -170,6 +171,18 @@ class MockflowApp:
         self._journal_unrouted(Request(scope), 404, _UNROUTED)
         await response(scope, receive, send)
 
+    async def redirect(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Werkzeug's answer to a path with repeated slashes: 308 to the merged path, an HTML page."""
+        request = Request(scope)
+        host = request.headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
+        query = scope.get("query_string", b"").decode("latin-1")
+        location = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}" + (
+            f"?{query}" if query else "")
+        self._journal_unrouted(request, 308, _UNROUTED)
+        shown = html.escape(location).replace("&#x27;", "&#39;")  # markupsafe's spelling
+        body = _HTML_REDIRECT.format(url=shown)
+        await HTMLResponse(body, status_code=308, headers={"Location": location})(scope, receive, send)
+
     def method_not_allowed(self, allowed: list[str], request: Request) -> Response:
         # Airflow forgets the Allow header; RFC 9110 asks for it on a 405, so mockflow sends it.
         response = render(problem_reply(MethodNotAllowed()))
@@ -192,6 +205,9 @@ class MockflowApp:
 
 
 _UNROUTED = "no operation of the API answers this method and path"
+_HTML_REDIRECT = ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+                  "<p>You should be redirected automatically to the target URL: <a href=\"{url}\">{url}</a>. If not, "
+                  "click the link.\n")
 
 
 class _WatchedSend:

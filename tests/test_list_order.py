@@ -1,7 +1,7 @@
-"""List order where Airflow 2.5.3 has no ORDER BY, or ties under one: the index SQLite's plan walks decides it. Each
-order. Each case here was observed on a real 2.5.3 (SQLite) with two runs of one DAG whose task
-instances were put in different states; ties always keep table (rowid, creation) order, whichever
-index of mockflow's answers."""
+"""List order where Airflow 2.5.3 has no ORDER BY, or ties under one: the index SQLite's plan walks
+decides it. Each case here was observed on a real 2.5.3 (SQLite) with runs of DAGs whose task
+instances were put in different states; ties keep table (rowid, creation) order unless an index is
+walked backwards, whichever index of mockflow's answers."""
 
 from __future__ import annotations
 
