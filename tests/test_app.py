@@ -161,3 +161,16 @@ def test_slashes_werkzeug_cannot_merge_onto_a_route_are_a_404(client: Client, pa
 
 def test_repeated_leading_slashes_are_served_as_one(client: Client) -> None:
     assert client.get("///api/v1/pools").json() == client.get("/api/v1/pools").json()
+
+
+def test_slashes_inside_a_path_parameter_are_its_own(client: Client) -> None:
+    made = client.post("/api/v1/variables", json={"key": "a//b", "value": "1"})
+    assert made.status_code == 200
+    assert client.get("/api/v1/variables/a//b", follow_redirects=False).json()["key"] == "a//b"
+    missing = client.get("/api/v1/variables/a///b", follow_redirects=False)
+    assert (missing.status_code, missing.json()["title"]) == (404, "Variable not found")
+    # a doubled slash before the value is merged, and then every slash of the value too
+    moved = client.get("/api/v1//variables/a//b", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (308, "http://testserver/api/v1/variables/a/b")
+    leading = client.get("/api/v1/variables//ab", follow_redirects=False)
+    assert (leading.status_code, leading.headers["location"]) == (308, "http://testserver/api/v1/variables/ab")

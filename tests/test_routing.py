@@ -103,6 +103,15 @@ def test_every_spec_path_and_near_miss_routes_as_the_scan_did(routers: tuple[Rou
         assert _answer(indexed, method, path) == _answer(scan, method, path), path
 
 
+def _in_a_path_value(path: str) -> bool:
+    """The doubled slashes sit in the value of a path parameter (the last segment of its route)."""
+    for prefix in ("/api/v1/variables/", "/api/v1/datasets/"):
+        rest = path[len(prefix):]
+        if path.startswith(prefix) and rest and not rest.startswith("/"):
+            return True
+    return False
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_doubled_slashes_redirect_to_the_merged_path_when_the_scan_routes_it(routers: tuple[Routes, Router],
                                                                             method: str) -> None:
@@ -111,8 +120,9 @@ def test_doubled_slashes_redirect_to_the_merged_path_when_the_scan_routes_it(rou
     assert len(doubled) > 100
     for path in doubled:
         plain = "/" + path.lstrip("/")
-        merged = plain.replace("//", "/")
-        if "//" not in plain:  # the doubled slash was the leading one: served as if single
+        merged = re.sub("/{2,}", "/", plain)
+        # a doubled leading slash is served as a single one; a path parameter's own slashes are its value
+        if "//" not in plain or _in_a_path_value(plain):
             assert _answer(indexed, method, path) == _answer(scan, method, plain), path
         elif "///" in plain or plain.endswith("/") or _answer(scan, method, merged)[0] == ("404",):
             assert _answer(indexed, method, path)[0] == ("404",), path
