@@ -21,7 +21,6 @@ from mockflow.store.state import JSON
 ORDER_COLUMNS = by_attributes("key", "value", "id")
 SCHEMA_TITLE = "Invalid Variable schema"
 LOADABLE = ("key", "value", "description")  # VariableSchema, in declared order
-KEY_LENGTH = 250  # variable.key is String(ID_LEN)
 # update_mask names are the loaded attribute names: `value` is stored as `val`.
 MASK_NAMES = {"val": "value", "description": "description"}
 
@@ -68,7 +67,8 @@ def delete_variable(call: Call) -> Reply:
 
 
 def _load(body: Mapping[str, Any]) -> None:
-    error = load_errors(body, LOADABLE, required=("key", "value"), max_lengths={"key": KEY_LENGTH})
+    # No length check: VariableSchema has none, and SQLite stores any length in `key` String(250).
+    error = load_errors(body, LOADABLE, required=("key", "value"), not_null=("description",))
     if error:
         raise BadRequest(error, title=SCHEMA_TITLE)
 
