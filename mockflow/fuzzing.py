@@ -199,8 +199,6 @@ REFUSALS: tuple[Refusal, ...] = (
       for op in sorted(name for name, op in load_spec().operations.items() if op.body_schema is not None)),
     *(Refusal(op, 400, r"The specified (action|resource): '.*' was not found", "actions and resources must exist "
               "(behaviour: post_role)") for op in ("post_role", "patch_role")),
-    Refusal("patch_role", 400, r"Role with name '.*' already exists", "renaming onto an existing role "
-            "(docs/differences.md: patch_role)"),
     Refusal("patch_role", 400, r"'actions' is in update_mask but missing from the request body",
             "docs/differences.md: patch_role"),
     Refusal("patch_pool", 400, r"'.*' is in update_mask but missing from the request body|'.*' is read-only and "

@@ -88,7 +88,6 @@ TEXTS: dict[str, Text] = {
     "user_roles_repeated": Text("Cannot give user `{username}` the same role twice: {roles:reprs}"),
     "role_not_found": Text("Role with name {name!r} was not found", title="Role not found"),
     "role_exists": Text("Role with name {name!r} already exists; please update with the PATCH endpoint"),
-    "role_name_taken": Text("Role with name {name!r} already exists"),
     "action_not_found": Text("The specified action: {action!r} was not found"),
     "resource_not_found": Text("The specified resource: {resource!r} was not found"),
     "xcom_not_found": Text(None, title="XCom entry not found"),
