@@ -69,7 +69,7 @@ def delete_connection(call: Call) -> Reply:
 
 def test_connection(call: Call) -> JSON:
     _load(call.body, required=REQUIRED)
-    return connection_check_to_wire(connections.check_connection(call.state, call.body["conn_type"]))
+    return connection_check_to_wire(connections.check_connection(call.state, call.body["conn_type"], call.body))
 
 
 def _load(body: Mapping[str, Any], *, required: Sequence[str]) -> None:
