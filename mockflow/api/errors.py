@@ -74,7 +74,6 @@ TEXTS: dict[str, Text] = {
     "default_pool_delete": Text("Default Pool can't be deleted"),
     "pool_slots_unlimited": Text("slots -1 (unlimited) is not supported: Airflow 2.5.3 cannot serve such a pool "
                                  "(its open_slots would be infinite)"),
-    "pool_name_empty": Text("Pool name cannot be empty"),
     "variable_not_found": Text(None, title="Variable not found"),
     "connection_not_found": Text("The Connection with connection_id: `{connection_id}` was not found",
                                  title="Connection not found"),

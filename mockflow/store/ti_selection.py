@@ -83,18 +83,21 @@ def scan_order(dag_ids_given: bool, run_given: bool, filters: Mapping[str, Any])
     over rows in table (rowid) order; None means table order. The list has no ORDER BY, so the
     index SQLite walks decides (all observed on a real 2.5.3):
     - a DAG and a run (`ti_dag_run`), or DAGs and an `execution_date` range (the plan starts
-      from `dag_run`): table order;
+      from `dag_run`): table order; but a state filter without `none` (one IN) walks
+      `ti_dag_state`, so the rows come by state;
     - DAGs without a run (`ti_dag_state`): DAG id ascending, then state (NULL first);
     - any DAG with a state filter (`ti_state`): grouped by state, ascending; when `none` is asked
       for, SQLite looks up each asked state in turn, so the groups follow the request;
     - any DAG and run with a pool filter (`ti_pool`): pool, state, priority weight;
     - otherwise (a full scan): table order."""
     dated = filters.get("execution_date_gte") is not None or filters.get("execution_date_lte") is not None
+    asked = filters.get("state")
     if dag_ids_given:
+        if run_given and asked and "none" not in asked:
+            return lambda ti: (ti.state or "",)
         if run_given or dated:
             return None
         return lambda ti: (ti.dag_id, _null_first(ti.state))
-    asked = filters.get("state")
     if asked:
         return _state_terms(list(asked))
     if filters.get("pool") and not run_given:

@@ -178,8 +178,6 @@ def test_post_unusual_ids_round_trip(pvc: Client, connection_id: str) -> None:
      "{'connection_id': ['Longer than maximum length 250.']}"),
     ({"connection_id": "x", "conn_type": "fs", "host": "h" * 501}, 400, "Bad Request",
      "{'host': ['Longer than maximum length 500.']}"),
-    ({"connection_id": "", "conn_type": "fs"}, 400, "Bad Request",
-     "{'connection_id': ['Shorter than minimum length 1.']}"),
     ({"connection_id": "warehouse", "conn_type": "postgres"}, 409, "Conflict",
      "Connection already exist. ID: warehouse"),
     ("not an object", 400, "Bad Request", "'not an object' is not of type 'object'"),
@@ -427,3 +425,10 @@ def test_only_op_and_admin_reach_connections(make_client: Callable[..., Client],
     else:
         assert response.status_code == status
         assert connections_table(client) == before
+
+
+def test_an_empty_connection_id_is_stored_and_only_the_list_shows_it(pvc: Client) -> None:
+    made = pvc.post("/api/v1/connections", json={"connection_id": "", "conn_type": "http"})  # real 2.5.3: 200
+    assert (made.status_code, made.json()["connection_id"]) == (200, "")
+    listed = pvc.get("/api/v1/connections", params={"limit": 100}).json()["connections"]
+    assert "" in [conn["connection_id"] for conn in listed]
