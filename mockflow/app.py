@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
@@ -176,7 +178,10 @@ class MockflowApp:
         request = Request(scope)
         host = request.headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
         query = scope.get("query_string", b"").decode("latin-1")
-        location = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{path}" + (
+        # The path as sent, merged and percent-encoded (Werkzeug's iri_to_uri): a header is ASCII.
+        sent: bytes = scope.get("raw_path") or (scope.get("root_path", "") + path).encode()
+        merged = re.sub(rb"/{2,}", b"/", sent)
+        location = f"{scope.get('scheme', 'http')}://{host}{quote(merged, safe=_URI_SAFE)}" + (
             f"?{query}" if query else "")
         self._journal_unrouted(request, 308, _UNROUTED)
         shown = html.escape(location).replace("&#x27;", "&#39;")  # markupsafe's spelling
@@ -205,6 +210,7 @@ class MockflowApp:
 
 
 _UNROUTED = "no operation of the API answers this method and path"
+_URI_SAFE = "/%:@!$&'()*+,;=~"  # kept as sent: percent escapes and the path's reserved characters
 _HTML_REDIRECT = ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
                   "<p>You should be redirected automatically to the target URL: <a href=\"{url}\">{url}</a>. If not, "
                   "click the link.\n")

@@ -140,7 +140,7 @@ def order_runs(rows: list[DagRun], order_by: str | None, offset: int, limit: int
         value = key(run)
         return (value is not None, value if value is not None else 0)
 
-    base = sorted(rows, key=lambda run: (run.dag_id, run.state))
+    base = sorted(rows, key=lambda run: (run.dag_id, run.state or ""))
     if descending and column in (_BACKWARD_ONE_DAG if one_dag else _BACKWARD_ANY):
         return sorted(base, key=sql_key)[::-1][offset:end]
     if end is not None and end < len(base) // 4:  # a small page of a big list: no full sort
