@@ -86,11 +86,10 @@ def delete_pool(state: State, pool_name: str) -> None:
 
 
 def _check_values(changes: Mapping[str, Any]) -> None:
-    """What the real server stores but cannot serve afterwards: refused up front."""
+    """What the real server stores but then cannot serve (every answer with the pool is a 500):
+    refused up front. An empty name is stored, as there: only the list can show that pool."""
     if changes.get("slots") == UNLIMITED:
         raise InvalidInputError("pool_slots_unlimited", slots=UNLIMITED)
-    if changes.get("name") == "":
-        raise InvalidInputError("pool_name_empty")
 
 
 def _rename(state: State, pool: Pool, new_name: str) -> None:

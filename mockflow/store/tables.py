@@ -236,6 +236,13 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             self._by_state[ti_state] = bucket = dict(ordered)
         return bucket.values()
 
+    def in_table_order(self, rows: Iterable[TaskInstance]) -> list[TaskInstance]:
+        """Rows of this table, put in table order (by `id` while ids follow insertion)."""
+        if self._ids_ordered:
+            return sorted(rows, key=lambda ti: ti.id)
+        position = {key: index for index, key in enumerate(self._rows)}
+        return sorted(rows, key=lambda ti: position[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)])
+
     # --- writes --------------------------------------------------------------------------------------
 
     def insert(self, ti: TaskInstance) -> None:
