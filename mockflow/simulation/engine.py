@@ -52,8 +52,7 @@ class Simulation:
         # itself: either way, what was marked belongs to a state that is gone.
         key = (id(state), state.changes.undone)
         if self._state_key != key or self.cursor is None or now < self.cursor:
-            self.scheduler.runs.clear()
-            self.scheduler.tis.clear()
+            self.scheduler.forget()
             self._state_key, self.cursor = key, now
 
     def observe(self, state: State, now: datetime) -> None:
@@ -86,13 +85,17 @@ class Simulation:
         (moves made, instants visited)."""
         with store.lock:
             moves, instants = self.catch_up(store.state, store.clock.now()), 0
-            while instants < limit:
-                upcoming = self.scheduler.next_due(store.state, store.clock.now())
-                if upcoming is None:
-                    break
-                store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
-                moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
-                instants += 1
+            self.scheduler.horizon = store.clock.now()
+            try:
+                while instants < limit:
+                    upcoming = self.scheduler.next_due(store.state, store.clock.now())
+                    if upcoming is None:
+                        break
+                    store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
+                    moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
+                    instants += 1
+            finally:
+                self.scheduler.horizon = None
             return moves, instants
 
 
