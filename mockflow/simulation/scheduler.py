@@ -242,7 +242,7 @@ class Scheduler:
             table.update(ti, queued_when=now)
             return True
         if work.kind == START and ti.state == QUEUED:
-            tries.start_try(state, ti, run, now)
+            tries.start_try(state, ti, run, dag, now)
             return True
         if work.kind == RETRY:
             table.set_state(ti, SCHEDULED)
