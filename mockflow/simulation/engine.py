@@ -59,6 +59,10 @@ class Simulation:
         """Notices what changed without it (a trigger, a clear): it counts from the next loop."""
         if self.mode == "off":
             return
+        self.scheduler.rescan()
+        self._look(state, now)
+
+    def _look(self, state: State, now: datetime) -> None:
         self._same_state(state, now)
         for _ in self.scheduler.pending(state, now, self.scheduler.scaled(SCHEDULER_DELAY)):
             pass
@@ -69,7 +73,7 @@ class Simulation:
             return 0
         self._same_state(state, now)
         assert self.cursor is not None
-        self.observe(state, self.cursor)
+        self._look(state, self.cursor)
         moves, at = 0, self.cursor
         while True:
             moves += self.scheduler.step(state, at)

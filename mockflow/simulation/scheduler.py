@@ -75,6 +75,10 @@ class Scheduler:
         # run (keyed by that run), kept like the DagModel's `next_dagrun*` columns: a catchup-off
         # timedelta schedule's run is due when it is first seen, not again at every look.
         self._next: dict[str, tuple[str | None, RunInfo | None]] = {}
+        # Per DAG: its unfinished runs and the key of its latest automated run, listed once after
+        # each change so that the many looks in between (every request in real time) cost what is
+        # unfinished, not the DAG's whole history. Dropped whenever a write may have changed them.
+        self._scans: dict[str, tuple[list[DagRun], str | None]] = {}
 
     def forget(self) -> None:
         """Drops what it learnt about a state that is gone."""
@@ -82,7 +86,23 @@ class Scheduler:
         self.tis.clear()
         self.dags.clear()
         self._next.clear()
+        self._scans.clear()
         self._created = None
+
+    def rescan(self, dag_id: str | None = None) -> None:
+        """Runs may have been added or changed (of one DAG, or of any): list them again."""
+        if dag_id is None:
+            self._scans.clear()
+        else:
+            self._scans.pop(dag_id, None)
+
+    def _scan(self, state: State, dag_id: str) -> tuple[list[DagRun], str | None]:
+        scan = self._scans.get(dag_id)
+        if scan is None:
+            runs = state.dag_runs.of_dag(dag_id)
+            scan = self._scans[dag_id] = ([run for run in runs if run.state in RUN_UNFINISHED],
+                                          _latest_key(list(runs)))
+        return scan
 
     def scaled(self, delay: timedelta) -> timedelta:
         return delay * self.scale
@@ -96,22 +116,27 @@ class Scheduler:
             if dag.is_paused or not dag.is_active:
                 self._next.pop(dag.dag_id, None)  # unpausing works it out afresh
                 continue
-            runs = list(state.dag_runs.of_dag(dag.dag_id))
-            for run in runs:
+            unfinished, latest = self._scan(state, dag.dag_id)
+            for run in unfinished:
                 if run.state in RUN_UNFINISHED:
                     yield from self._run_work(state, dag, run, seen, loop)
-            creation = self._create_work(dag, runs, seen, loop)
+            creation = self._create_work(state, dag, unfinished, latest, seen, loop)
             if creation is not None:
                 yield creation
 
-    def _create_work(self, dag: Dag, runs: list[DagRun], seen: datetime, loop: timedelta) -> Work | None:
-        if dag.schedule_interval is None or schedules.active(runs) >= dag.max_active_runs:
+    def _create_work(self, state: State, dag: Dag, unfinished: list[DagRun], latest: str | None, seen: datetime,
+                     loop: timedelta) -> Work | None:
+        if dag.schedule_interval is None or schedules.active(unfinished) >= dag.max_active_runs:
             self._next.pop(dag.dag_id, None)  # at the limit the scheduler stops planning
             return None
-        info = self._next_run(dag, runs, seen)
+        known = self._next.get(dag.dag_id)
+        if known is not None and known[0] == latest:
+            info = known[1]
+        else:
+            info = self._next_run(dag, list(state.dag_runs.of_dag(dag.dag_id)), seen)
         if info is None or (self.horizon is not None and info.run_after > self.horizon):
             return None
-        since = self.dags.since(dag.dag_id, _latest_key(runs), 0, seen, loop)
+        since = self.dags.since(dag.dag_id, latest, 0, seen, loop)
         return Work(max(info.run_after, since), CREATE_RUN, dag, None)
 
     def _run_work(self, state: State, dag: Dag, run: DagRun, seen: datetime, loop: timedelta) -> Iterator[Work]:
@@ -217,6 +242,7 @@ class Scheduler:
         if run is None:
             return False
         self._created = (at, count + 1)
+        self.rescan(dag.dag_id)
         self.runs.set((run.dag_id, run.dag_run_id), RUN_QUEUED, 0, now)  # started in this loop
         runs.append(run)
         self.dags.set(dag.dag_id, _latest_key(runs), 0, now + loop)  # one run per DAG per loop
@@ -265,7 +291,8 @@ class Scheduler:
             return
         outcome = tries.end_try(state, ti, run, dag, self.book.resolve(dag, task, run.dag_run_id), now)
         if outcome == SUCCESS and task.outlets:
-            datasets.produce(state, task, ti, now)
+            for created in datasets.produce(state, task, ti, now):
+                self.rescan(created.dag_id)
 
     def _decide(self, state: State, dag: Dag, run: DagRun, ti: TaskInstance, now: datetime) -> bool:
         table = state.task_instances
