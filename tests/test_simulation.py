@@ -536,9 +536,14 @@ def test_the_docs_example_runs() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "simulation.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "docs/simulation.md lost its example"
-    namespace: dict[str, Any] = {}
-    exec(compile(blocks[0], "docs/simulation.md", "exec"), namespace)
-    namespace["test_trigger_and_wait"]()
+    tests = []
+    for block in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/simulation.md", "exec"), namespace)
+        tests += [value for name, value in namespace.items() if name.startswith("test_") and callable(value)]
+    assert len(tests) == len(blocks)
+    for test in tests:
+        test()
 
 
 def test_a_mapped_task_of_unknown_length_expands_over_its_upstream_return_value() -> None:
