@@ -195,3 +195,16 @@ def test_a_run_already_at_the_logical_date_is_passed_over() -> None:
                                            id=store.state.next_id("dag_runs")))
     Simulation().run_until_idle(store)
     assert scheduled(store) == []  # the 9th's interval is taken; the 10th's has not ended
+
+
+def test_a_run_added_behind_its_back_is_still_seen() -> None:
+    store = make_store(make_dag({"a": []}))
+    simulation = Simulation()
+    simulation.catch_up(store.state, T0)  # lists the DAG's (no) unfinished runs
+    with store.lock:
+        store.state.dag_runs.insert(DagRun(dag_id="d", dag_run_id="late", logical_date=T0,
+                                           id=store.state.next_id("dag_runs")))
+    store.clock.set(at(2))
+    simulation.catch_up(store.state, at(2))  # no `observe`: the table's size told it
+    run = store.state.dag_runs[("d", "late")]
+    assert (run.start_date, run.state, run.end_date) == (at(1), "success", at(2))  # no task instances: done

@@ -79,6 +79,7 @@ class Scheduler:
         # each change so that the many looks in between (every request in real time) cost what is
         # unfinished, not the DAG's whole history. Dropped whenever a write may have changed them.
         self._scans: dict[str, tuple[list[DagRun], str | None]] = {}
+        self._scanned_total = -1  # how many runs the state had when they were listed
 
     def forget(self) -> None:
         """Drops what it learnt about a state that is gone."""
@@ -112,6 +113,9 @@ class Scheduler:
     def pending(self, state: State, seen: datetime, loop: timedelta) -> Iterator[Work]:
         """All work of the unfinished runs of unpaused DAGs. Records changed since the simulation
         last looked are noticed at `seen`, counting from `seen + loop`."""
+        if len(state.dag_runs) != self._scanned_total:  # runs added or deleted behind its back
+            self._scans.clear()
+            self._scanned_total = len(state.dag_runs)
         for dag in state.dags.values():
             if dag.is_paused or not dag.is_active:
                 self._next.pop(dag.dag_id, None)  # unpausing works it out afresh
