@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from mockflow.simulation import Simulation
 from mockflow.store import Store
 from mockflow.store.records import DagRun
 from mockflow.store.timetables import Cron, CronTimetable, DataInterval, Restriction, timetable_of, zone
-from tests.test_simulation import T0, at, make_dag, make_store
+from tests.conftest import build_app
+from tests.test_simulation import API, T0, at, make_dag, make_store
 
 DAILY = {"__type": "CronExpression", "value": "0 0 * * *"}
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -208,3 +210,29 @@ def test_a_run_added_behind_its_back_is_still_seen() -> None:
     simulation.catch_up(store.state, at(2))  # no `observe`: the table's size told it
     run = store.state.dag_runs[("d", "late")]
     assert (run.start_date, run.state, run.end_date) == (at(1), "success", at(2))  # no task instances: done
+
+
+def test_unpausing_over_the_api_gives_what_the_real_server_gave() -> None:
+    """The reference server, 2026-12-02T00:10:18.68Z: unpausing example_bash_operator (`0 0 * * *`,
+    catchup off) made `scheduled__2026-12-01T00:00:00+00:00` ([12-01, 12-02]), running 1.15 s later,
+    and moved next_dagrun to 12-02 and next_dagrun_create_after to 12-03. The default set's
+    `data_quality_checks` has the same schedule."""
+    app = build_app()
+    client = TestClient(app)
+    client.auth = ("admin", "admin")
+    url = f"{API}/dags/data_quality_checks"
+    assert client.patch(url, json={"is_paused": True}).status_code == 200
+    app.control.put_simulation({"mode": "virtual"})
+    app.control.put_clock({"now": "2026-12-02T00:10:18.679000+00:00"})
+    assert client.patch(url, json={"is_paused": False}).json()["next_dagrun"] == "2024-06-03T00:00:00+00:00"
+    app.control.advance_clock({"seconds": 1})
+    run = client.get(f"{url}/dagRuns/scheduled__2026-12-01T00:00:00+00:00").json()
+    assert (run["state"], run["start_date"], run["data_interval_start"], run["data_interval_end"]) == (
+        "running", "2026-12-02T00:10:19.679000+00:00", "2026-12-01T00:00:00+00:00", "2026-12-02T00:00:00+00:00")
+    assert (run["run_type"], run["external_trigger"], run["execution_date"]) == (
+        "scheduled", False, "2026-12-01T00:00:00+00:00")
+    dag = client.get(url).json()
+    assert {key: dag[key] for key in dag if key.startswith("next_dagrun")} == {
+        "next_dagrun": "2026-12-02T00:00:00+00:00", "next_dagrun_create_after": "2026-12-03T00:00:00+00:00",
+        "next_dagrun_data_interval_start": "2026-12-02T00:00:00+00:00",
+        "next_dagrun_data_interval_end": "2026-12-03T00:00:00+00:00"}
