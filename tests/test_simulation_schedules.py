@@ -66,6 +66,7 @@ def test_timetables_of_each_schedule_kind() -> None:
     monthly = timetable_of({"__type": "RelativeDelta", "months": 1})
     after = monthly.next_run(DataInterval(START, datetime(2024, 1, 31, tzinfo=UTC)), Restriction(START, None, True), T0)
     assert after is not None and after.run_after == datetime(2024, 2, 29, tzinfo=UTC)  # relativedelta clips the day
+    assert not timetable_of({"__type": "TimeDelta", "days": 0, "seconds": 0, "microseconds": 0}).schedules
     assert zone("Timezone('+05:30')").utcoffset(None) == timedelta(hours=5, minutes=30)
     assert zone("Timezone('Nowhere/Atlantis')") == UTC
 

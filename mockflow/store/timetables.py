@@ -29,6 +29,7 @@ PRESETS = {
     "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *", "@midnight": "0 0 * * *", "@annually": "0 0 1 1 *",
 }
 _NOT_CRON = frozenset({"@once", "Dataset", "@continuous", ""})
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _FIXED_PROBE = datetime(2001, 1, 1)  # where the "fixed schedule" check starts (Airflow: the current time)
 _RELATIVE_STEPS = 100_000  # months from the first run a range may span
 _TIMEZONE_REPR = re.compile(r"^\s*Timezone\('([^']*)'\)\s*$")
@@ -297,7 +298,8 @@ def timetable_of(schedule: Any, timezone: str | None = None) -> Timetable:
         return Timetable()
     delta = _delta_of(schedule)
     if delta is not None:
-        return DeltaTimetable(delta)
+        # Airflow refuses a schedule that does not move forward (`AirflowTimetableInvalid`)
+        return DeltaTimetable(delta) if _EPOCH + delta > _EPOCH else Timetable()
     if schedule.get("__type") != "CronExpression":
         return Timetable()
     value = str(schedule.get("value") or "")
