@@ -1,4 +1,4 @@
-"""Short-circuits and the log lines of a failed try (docs/simulation.md, "Scripting what tasks do").
+"""Short-circuits, branches' skip records and the log lines of a failed try (docs/simulation.md).
 
 As `ShortCircuitOperator` in 2.5.3: a falsy condition skips every downstream task (or, with
 `ignore_downstream_trigger_rules` false, only the direct ones, and trigger rules decide the rest),
@@ -79,3 +79,21 @@ def test_a_failed_try_logs_as_a_2_5_3_worker_does() -> None:
         "schedule check"]
     second = store.state.logs[("d", "r1", "a", -1, 2)].content
     assert "Starting attempt 2 of 2" in second and "Marking task as FAILED." in second
+
+
+def test_a_branch_records_what_it_followed_and_logs_it() -> None:
+    dag = make_dag({"choose": ["left", "right"], "left": [], "right": []}, scripts={"choose": {"branch": ["left"]}})
+    dag.tasks["choose"].operator_class = "BranchPythonOperator"
+    store = make_store(dag)
+    trigger(store)
+    idle(store)
+    rows = tis(store)
+    assert (rows["right"].state, rows["right"].duration) == ("skipped", None)  # as `_set_state_to_skipped` leaves it
+    entries = {key[4]: entry.value for key, entry in store.state.xcoms.items() if key[2] == "choose"}
+    assert entries == {"return_value": ["left"], "skipmixin_key": {"followed": ["left"]}}
+    log = store.state.logs[("d", "r1", "choose", -1, 1)].content
+    for line in ("{python.py:177} INFO - Done. Returned value was: ['left']",
+                 "{python.py:211} INFO - Branch callable return ['left']",
+                 "{skipmixin.py:155} INFO - Following branch ['left']",
+                 "{skipmixin.py:211} INFO - Skipping tasks ['right']"):
+        assert line in log

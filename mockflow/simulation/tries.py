@@ -94,7 +94,10 @@ def end_try(state: State, ti: TaskInstance, run: DagRun, dag: Dag, script: Scrip
     table.set_state(ti, new_state)
     start = ti.start_date or now
     table.update(ti, end_date=now, duration=(now - start).total_seconds())
-    _finish_log(state, ti, run, script, new_state, short_circuit, now)
+    followed = [] if task is None or script.branch is None else _followed(task.downstream_task_ids, script.branch)
+    _finish_log(state, ti, run, script, new_state, short_circuit, now,
+                _branch_lines(task.downstream_task_ids if task else [], script.branch, followed, now)
+                if new_state == SUCCESS and script.branch is not None else [])
     if new_state == SUCCESS and script.branch is not None:
         skip_unfollowed(state, ti, dag, set(script.branch), now)
     if new_state == SUCCESS and short_circuit and not script.short_circuit:
@@ -121,12 +124,25 @@ def _push_xcoms(state: State, ti: TaskInstance, script: Script, short_circuit: b
         xcom.push(state, ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, "return_value", value, now)
 
 
+def _followed(downstream: list[str], branch: tuple[str, ...]) -> list[str]:
+    """`skip_all_except`'s `follow_task_ids`: the direct downstream tasks the branch names."""
+    return [task_id for task_id in downstream if task_id in branch]
+
+
+def _branch_lines(downstream: list[str], branch: tuple[str, ...], followed: list[str], now: datetime) -> list[str]:
+    skipped = [task_id for task_id in downstream if task_id not in followed]
+    return [_line(now, "python.py:211", f"Branch callable return {list(branch)}"),
+            _line(now, "skipmixin.py:155", f"Following branch {list(branch)}"),
+            _line(now, "skipmixin.py:211", f"Skipping tasks {skipped}")]
+
+
 def _finish_log(state: State, ti: TaskInstance, run: DagRun, script: Script, new_state: str, short_circuit: bool,
-                now: datetime) -> None:
+                now: datetime, operator_lines: list[str]) -> None:
     lines = [_line(now, "logging_mixin.py:137", line) for line in script.log]
     if new_state == SUCCESS and ti.operator in PYTHON_OPERATORS:
         value = script.short_circuit if short_circuit else returned(script, False)[1]
         lines.append(_line(now, "python.py:177", f"Done. Returned value was: {value}"))
+    lines += operator_lines
     if new_state == SUCCESS and short_circuit:
         lines += _short_circuit_lines(script, now)
     mapped = f"map_index={ti.map_index}, " if ti.map_index >= 0 else ""
@@ -190,6 +206,9 @@ def skip_unfollowed(state: State, ti: TaskInstance, dag: Dag, followed: set[str]
     doomed = set(task.downstream_task_ids) - followed
     table = state.task_instances
     for (task_id, _), other in list(table.of_run(ti.dag_id, ti.dag_run_id).items()):
-        if task_id in doomed and other.state is None:
+        if task_id in doomed and other.state is None:  # `_set_state_to_skipped` leaves `duration` alone
             table.set_state(other, SKIPPED)
-            table.update(other, start_date=now, end_date=now, duration=0.0)
+            table.update(other, start_date=now, end_date=now, duration=None)
+    # what `NotPreviouslySkippedDep` reads when the skipped tasks are cleared
+    xcom.push(state, ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index, XCOM_SKIPMIXIN_KEY,
+              {"followed": _followed(task.downstream_task_ids, tuple(followed))}, now)
