@@ -262,8 +262,44 @@ def test_a_finished_try_pushes_its_xcoms_and_writes_its_log() -> None:
     assert entries["return_value"].value == {"rows": 3} and entries["path"].value == "s3://x"
     assert entries["path"].timestamp == at(4)
     log = store.state.logs[("d", "r1", "a", -1, 1)].content
-    assert "[2024-06-10, 12:00:04 UTC] {logging_mixin.py:137} INFO - Loaded 3 rows" in log
-    assert log.rstrip().endswith("Task exited with return code 0")
+    assert log == EXPECTED_LOG.replace(" SPACE", " ").replace("RULE", "-" * 80)
+
+
+# The lines of a real 2.5.3 worker's file task handler log (example_bash_operator's runme_0, read
+# from the reference server), for this run; what a BashOperator printed stands where "Loaded 3 rows" is.
+EXPECTED_LOG = """\
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1090} INFO - Dependencies all met for dep_context=non-requeueable deps \
+ti=<TaskInstance: d.a r1 [queued]>
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1090} INFO - Dependencies all met for dep_context=requeueable deps \
+ti=<TaskInstance: d.a r1 [queued]>
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1288} INFO - SPACE
+RULE
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1289} INFO - Starting attempt 1 of 1
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1290} INFO - SPACE
+RULE
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1309} INFO - Executing <Task(BaseOperator): a> on \
+2024-06-10 12:00:00+00:00
+[2024-06-10T12:00:02.000+0000] {standard_task_runner.py:55} INFO - Started process 30098 \
+to run task
+[2024-06-10T12:00:02.000+0000] {standard_task_runner.py:82} INFO - Running: ['airflow', 'tasks', 'run', 'd', 'a', \
+'r1', '--job-id', '9', '--raw', '--subdir', 'DAGS_FOLDER/d.py', '--cfg-path', '/tmp/tmp00000009']
+[2024-06-10T12:00:02.000+0000] {standard_task_runner.py:83} INFO - Job 9: Subtask a
+[2024-06-10T12:00:02.000+0000] {task_command.py:389} INFO - Running <TaskInstance: d.a r1 [running]> \
+on host airflow-worker-1
+[2024-06-10T12:00:02.000+0000] {taskinstance.py:1516} INFO - Exporting the following env vars:
+AIRFLOW_CTX_DAG_OWNER=airflow
+AIRFLOW_CTX_DAG_ID=d
+AIRFLOW_CTX_TASK_ID=a
+AIRFLOW_CTX_EXECUTION_DATE=2024-06-10T12:00:00+00:00
+AIRFLOW_CTX_TRY_NUMBER=1
+AIRFLOW_CTX_DAG_RUN_ID=r1
+[2024-06-10T12:00:04.000+0000] {logging_mixin.py:137} INFO - Loaded 3 rows
+[2024-06-10T12:00:04.000+0000] {taskinstance.py:1327} INFO - Marking task as SUCCESS. dag_id=d, task_id=a, \
+execution_date=20240610T120000, start_date=20240610T120002, end_date=20240610T120004
+[2024-06-10T12:00:04.000+0000] {local_task_job.py:212} INFO - Task exited with return code 0
+[2024-06-10T12:00:04.000+0000] {taskinstance.py:2596} INFO - 0 downstream tasks scheduled \
+from follow-on schedule check
+"""
 
 
 def test_run_time_scripts_override_fixture_scripts_key_by_key() -> None:
@@ -500,9 +536,14 @@ def test_the_docs_example_runs() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "simulation.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, "docs/simulation.md lost its example"
-    namespace: dict[str, Any] = {}
-    exec(compile(blocks[0], "docs/simulation.md", "exec"), namespace)
-    namespace["test_trigger_and_wait"]()
+    tests = []
+    for block in blocks:
+        namespace: dict[str, Any] = {}
+        exec(compile(block, "docs/simulation.md", "exec"), namespace)
+        tests += [value for name, value in namespace.items() if name.startswith("test_") and callable(value)]
+    assert len(tests) == len(blocks)
+    for test in tests:
+        test()
 
 
 def test_a_mapped_task_of_unknown_length_expands_over_its_upstream_return_value() -> None:

@@ -52,14 +52,17 @@ class Simulation:
         # itself: either way, what was marked belongs to a state that is gone.
         key = (id(state), state.changes.undone)
         if self._state_key != key or self.cursor is None or now < self.cursor:
-            self.scheduler.runs.clear()
-            self.scheduler.tis.clear()
+            self.scheduler.forget()
             self._state_key, self.cursor = key, now
 
     def observe(self, state: State, now: datetime) -> None:
         """Notices what changed without it (a trigger, a clear): it counts from the next loop."""
         if self.mode == "off":
             return
+        self.scheduler.rescan()
+        self._look(state, now)
+
+    def _look(self, state: State, now: datetime) -> None:
         self._same_state(state, now)
         for _ in self.scheduler.pending(state, now, self.scheduler.scaled(SCHEDULER_DELAY)):
             pass
@@ -70,7 +73,7 @@ class Simulation:
             return 0
         self._same_state(state, now)
         assert self.cursor is not None
-        self.observe(state, self.cursor)
+        self._look(state, self.cursor)
         moves, at = 0, self.cursor
         while True:
             moves += self.scheduler.step(state, at)
@@ -86,13 +89,17 @@ class Simulation:
         (moves made, instants visited)."""
         with store.lock:
             moves, instants = self.catch_up(store.state, store.clock.now()), 0
-            while instants < limit:
-                upcoming = self.scheduler.next_due(store.state, store.clock.now())
-                if upcoming is None:
-                    break
-                store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
-                moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
-                instants += 1
+            self.scheduler.horizon = store.clock.now()
+            try:
+                while instants < limit:
+                    upcoming = self.scheduler.next_due(store.state, store.clock.now())
+                    if upcoming is None:
+                        break
+                    store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
+                    moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
+                    instants += 1
+            finally:
+                self.scheduler.horizon = None
             return moves, instants
 
 

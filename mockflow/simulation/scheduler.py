@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mockflow.simulation import capacity, datasets, mapping, tries
+from mockflow.simulation import capacity, datasets, mapping, schedules, tries
 from mockflow.simulation.marks import EXECUTOR_DELAY, SCHEDULER_DELAY, Marks
 from mockflow.simulation.rules import Upstream, decide
 from mockflow.simulation.scripts import ScriptBook
@@ -40,12 +40,14 @@ from mockflow.store.states import (
     UP_FOR_RESCHEDULE,
     UP_FOR_RETRY,
 )
+from mockflow.store.timetables import RunInfo
 
 DEFAULT_RETRY_DELAY = timedelta(seconds=300)  # Airflow's `default_task_retry_delay`
 REWAKE_DELAY = timedelta(seconds=5)  # a deferred or rescheduled try is back after this
-# The order of kinds of work within one instant.
-END, DECIDE, RETRY, QUEUE, START, FINISH_RUN, START_RUN = range(7)
-_ORDER = (START_RUN, END, DECIDE, RETRY, QUEUE, START, FINISH_RUN)
+# The order of kinds of work within one instant (a scheduler loop creates runs, starts queued ones,
+# then looks at each running one).
+END, DECIDE, RETRY, QUEUE, START, FINISH_RUN, START_RUN, CREATE_RUN = range(8)
+_ORDER = (CREATE_RUN, START_RUN, END, DECIDE, RETRY, QUEUE, START, FINISH_RUN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class Work:
     due: datetime
     kind: int
     dag: Dag
-    run: DagRun
+    run: DagRun | None  # None: the DAG's next scheduled run, to be created
     ti: TaskInstance | None = None
 
 
@@ -62,7 +64,46 @@ class Scheduler:
         self.book = book
         self.runs: Marks[RunKey] = Marks()
         self.tis: Marks[TaskInstanceKey] = Marks()
+        # per DAG, keyed by its latest automated run: when it may get its next scheduled run
+        self.dags: Marks[str] = Marks()
         self.scale = 1.0  # real time at speed s: every delay and duration divided by s
+        # While set, scheduled runs whose interval ends after it are not created (run-until-idle
+        # would otherwise run into the future for ever).
+        self.horizon: datetime | None = None
+        self._created: tuple[datetime, int] | None = None  # runs created at one instant (a loop's batch)
+        # A DAG's next scheduled run as worked out when first looked at after its latest automated
+        # run (keyed by that run), kept like the DagModel's `next_dagrun*` columns: a catchup-off
+        # timedelta schedule's run is due when it is first seen, not again at every look.
+        self._next: dict[str, tuple[str | None, RunInfo | None]] = {}
+        # Per DAG: its unfinished runs and the key of its latest automated run, listed once after
+        # each change so that the many looks in between (every request in real time) cost what is
+        # unfinished, not the DAG's whole history. Dropped whenever a write may have changed them.
+        self._scans: dict[str, tuple[list[DagRun], str | None]] = {}
+        self._scanned_total = -1  # how many runs the state had when they were listed
+
+    def forget(self) -> None:
+        """Drops what it learnt about a state that is gone."""
+        self.runs.clear()
+        self.tis.clear()
+        self.dags.clear()
+        self._next.clear()
+        self._scans.clear()
+        self._created = None
+
+    def rescan(self, dag_id: str | None = None) -> None:
+        """Runs may have been added or changed (of one DAG, or of any): list them again."""
+        if dag_id is None:
+            self._scans.clear()
+        else:
+            self._scans.pop(dag_id, None)
+
+    def _scan(self, state: State, dag_id: str) -> tuple[list[DagRun], str | None]:
+        scan = self._scans.get(dag_id)
+        if scan is None:
+            runs = state.dag_runs.of_dag(dag_id)
+            scan = self._scans[dag_id] = ([run for run in runs if run.state in RUN_UNFINISHED],
+                                          _latest_key(list(runs)))
+        return scan
 
     def scaled(self, delay: timedelta) -> timedelta:
         return delay * self.scale
@@ -72,12 +113,35 @@ class Scheduler:
     def pending(self, state: State, seen: datetime, loop: timedelta) -> Iterator[Work]:
         """All work of the unfinished runs of unpaused DAGs. Records changed since the simulation
         last looked are noticed at `seen`, counting from `seen + loop`."""
+        if len(state.dag_runs) != self._scanned_total:  # runs added or deleted behind its back
+            self._scans.clear()
+            self._scanned_total = len(state.dag_runs)
         for dag in state.dags.values():
             if dag.is_paused or not dag.is_active:
+                self._next.pop(dag.dag_id, None)  # unpausing works it out afresh
                 continue
-            for run in list(state.dag_runs.of_dag(dag.dag_id)):
+            unfinished, latest = self._scan(state, dag.dag_id)
+            for run in unfinished:
                 if run.state in RUN_UNFINISHED:
                     yield from self._run_work(state, dag, run, seen, loop)
+            creation = self._create_work(state, dag, unfinished, latest, seen, loop)
+            if creation is not None:
+                yield creation
+
+    def _create_work(self, state: State, dag: Dag, unfinished: list[DagRun], latest: str | None, seen: datetime,
+                     loop: timedelta) -> Work | None:
+        if dag.schedule_interval is None or schedules.active(unfinished) >= dag.max_active_runs:
+            self._next.pop(dag.dag_id, None)  # at the limit the scheduler stops planning
+            return None
+        known = self._next.get(dag.dag_id)
+        if known is not None and known[0] == latest:
+            info = known[1]
+        else:
+            info = self._next_run(dag, list(state.dag_runs.of_dag(dag.dag_id)), seen)
+        if info is None or (self.horizon is not None and info.run_after > self.horizon):
+            return None
+        since = self.dags.since(dag.dag_id, latest, 0, seen, loop)
+        return Work(max(info.run_after, since), CREATE_RUN, dag, None)
 
     def _run_work(self, state: State, dag: Dag, run: DagRun, seen: datetime, loop: timedelta) -> Iterator[Work]:
         run_since = self.runs.since((run.dag_id, run.dag_run_id), run.state, 0, seen, loop)
@@ -148,6 +212,8 @@ class Scheduler:
 
     def _apply(self, state: State, work: Work, now: datetime) -> bool:
         ti, run = work.ti, work.run
+        if run is None:
+            return self._create_run(state, work.dag, now)
         if ti is None:
             if work.kind == START_RUN:
                 return self._start_run(state, work.dag, run, now)
@@ -156,8 +222,47 @@ class Scheduler:
             return False
         return self._apply_ti(state, work, ti, now)
 
+    def _next_run(self, dag: Dag, runs: list[DagRun], now: datetime) -> RunInfo | None:
+        key = _latest_key(runs)
+        known = self._next.get(dag.dag_id)
+        if known is not None and known[0] == key:
+            return known[1]
+        info = schedules.next_run(dag, runs, now)
+        self._next[dag.dag_id] = (key, info)
+        return info
+
+    def _create_run(self, state: State, dag: Dag, now: datetime) -> bool:
+        """`_create_dag_runs`: the DAG's next scheduled run, queued, and its `next_dagrun*` moved on."""
+        runs = list(state.dag_runs.of_dag(dag.dag_id))
+        info = self._next_run(dag, runs, now)
+        if info is None or info.run_after > now or schedules.active(runs) >= dag.max_active_runs:
+            return False
+        loop = self.scaled(SCHEDULER_DELAY)
+        at, count = self._created if self._created is not None and self._created[0] == now else (now, 0)
+        if count >= schedules.CREATE_BATCH:  # the loop's batch is full: the next loop takes it
+            self.dags.set(dag.dag_id, _latest_key(runs), 0, now + loop)
+            return False
+        run = schedules.create(state, dag, info)
+        if run is None:
+            return False
+        self._created = (at, count + 1)
+        self.rescan(dag.dag_id)
+        self.runs.set((run.dag_id, run.dag_run_id), RUN_QUEUED, 0, now)  # started in this loop
+        runs.append(run)
+        self.dags.set(dag.dag_id, _latest_key(runs), 0, now + loop)  # one run per DAG per loop
+        schedules.show_next(state, dag, info)
+        self._show_next(state, dag, runs, now)
+        return True
+
+    def _show_next(self, state: State, dag: Dag, runs: list[DagRun], now: datetime) -> None:
+        if schedules.active(runs) >= dag.max_active_runs:
+            schedules.show_full(state, dag)
+        else:
+            schedules.show_next(state, dag, self._next_run(dag, runs, now))
+
     def _apply_ti(self, state: State, work: Work, ti: TaskInstance, now: datetime) -> bool:
         table, dag, run = state.task_instances, work.dag, work.run
+        assert run is not None
         if work.kind == DECIDE:
             return self._decide(state, dag, run, ti, now)
         if work.kind == QUEUE:
@@ -167,7 +272,7 @@ class Scheduler:
             table.update(ti, queued_when=now)
             return True
         if work.kind == START and ti.state == QUEUED:
-            tries.start_try(state, ti, run, now)
+            tries.start_try(state, ti, run, dag, now)
             return True
         if work.kind == RETRY:
             table.set_state(ti, SCHEDULED)
@@ -190,7 +295,8 @@ class Scheduler:
             return
         outcome = tries.end_try(state, ti, run, dag, self.book.resolve(dag, task, run.dag_run_id), now)
         if outcome == SUCCESS and task.outlets:
-            datasets.produce(state, task, ti, now)
+            for created in datasets.produce(state, task, ti, now):
+                self.rescan(created.dag_id)
 
     def _decide(self, state: State, dag: Dag, run: DagRun, ti: TaskInstance, now: datetime) -> bool:
         table = state.task_instances
@@ -232,11 +338,24 @@ class Scheduler:
         self.runs.drop((run.dag_id, run.dag_run_id))
         for ti in rows:
             self.tis.drop((ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index))
+        if dag.schedule_interval is not None and schedules.timetable(dag).schedules:
+            # the scheduler works the next run out again, and may create it from its next loop
+            runs = list(state.dag_runs.of_dag(dag.dag_id))
+            self._next.pop(dag.dag_id, None)
+            self._show_next(state, dag, runs, now)
+            self.dags.set(dag.dag_id, _latest_key(runs), 0, now + self.scaled(SCHEDULER_DELAY))
         return True
+
+
+def _latest_key(runs: list[DagRun]) -> str | None:
+    latest = schedules.latest_automated(runs)
+    return None if latest is None else latest.logical_date.isoformat()
 
 
 def _work_order(work: Work) -> tuple[Any, ...]:
     ti = work.ti
+    if work.run is None:  # `dags_needing_dagruns` goes by `next_dagrun_create_after`
+        return (_ORDER.index(work.kind), 0, work.due, 0, work.dag.dag_id)
     if ti is None:
         return (_ORDER.index(work.kind), 0, work.run.logical_date, work.run.id, 0)
     # queueing goes by priority, then logical date (Airflow's `-priority_weight, execution_date`)

@@ -24,6 +24,8 @@ SCRIPT_PROPERTIES: JSON = {
     "return_value": {},
     "log": {"type": "array", "items": {"type": "string"}},
     "branch": {"type": "array", "items": {"type": "string"}},
+    "short_circuit": {},
+    "ignore_downstream_trigger_rules": {"type": "boolean"},
 }
 SCRIPT_KEYS = frozenset(SCRIPT_PROPERTIES)
 
@@ -39,6 +41,10 @@ class Script:
     has_return_value: bool = False
     log: tuple[str, ...] = ()
     branch: tuple[str, ...] | None = None  # the downstream task ids a branching task follows
+    # A short-circuit's condition result (its callable's return); falsy skips what is downstream.
+    short_circuit: Any = None
+    has_short_circuit: bool = False
+    ignore_downstream_trigger_rules: bool = True  # False: only the direct downstream tasks are skipped
 
     def outcome(self, try_number: int) -> str:
         """The outcome of try `try_number` (1-based); the last listed one repeats."""
@@ -103,4 +109,6 @@ def _script(merged: Mapping[str, Any]) -> Script:
                   xcoms=dict(merged.get("xcoms") or {}),
                   return_value=merged.get("return_value"), has_return_value="return_value" in merged,
                   log=tuple(merged.get("log") or ()),
-                  branch=None if branch is None else tuple(branch))
+                  branch=None if branch is None else tuple(branch),
+                  short_circuit=merged.get("short_circuit", True), has_short_circuit="short_circuit" in merged,
+                  ignore_downstream_trigger_rules=bool(merged.get("ignore_downstream_trigger_rules", True)))

@@ -1,202 +1,363 @@
-"""What a DAG's schedule says about a manual run: its data interval, and which logical dates are
+"""Airflow 2.5's timetables, evaluated with croniter as Airflow evaluates them: the data interval of a
+manual run, the next scheduled run of a DAG (`DAG.next_dagrun_info`), and which logical dates are
 "on schedule" (the set-state endpoints' past/future ranges use that).
 
-A small 5-field cron evaluator (lists, ranges, steps, month and weekday names, the `@` presets)
-written for this purpose; DAG time zones other than UTC are not modelled.
+Cron expressions are read in the DAG's time zone (`zoneinfo`, which holds the same tz database as
+pendulum). Like Airflow's `CronMixin`, a schedule "fixed" to a wall-clock time (the next two ticks
+share hour and minute, e.g. `0 2 * * *`) stays on that wall-clock time across DST changes, while
+any other (e.g. `0 * * * *`) keeps its spacing in elapsed time. A local time that a DST change
+skips is moved forward, and one it repeats is read as the later one (pendulum's
+`POST_TRANSITION`, which Airflow's `make_aware` asks for).
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timezone as fixed_zone
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import CroniterError, croniter
+from dateutil.relativedelta import relativedelta
+
+# Airflow's `cron_presets` (croniter knows a few more `@` words; Airflow passes them through).
 PRESETS = {
-    "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+    "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *", "@midnight": "0 0 * * *", "@annually": "0 0 1 1 *",
 }
-_MONTHS = {name: i for i, name in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
-_DAYS = {name: i for i, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
-_SEARCH_LIMIT = 200_000  # steps before an expression is declared unsatisfiable (e.g. 30 February)
+_NOT_CRON = frozenset({"@once", "Dataset", "@continuous", ""})
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_FIXED_PROBE = datetime(2001, 1, 1)  # where the "fixed schedule" check starts (Airflow: the current time)
+_RELATIVE_STEPS = 100_000  # months from the first run a range may span
+_TIMEZONE_REPR = re.compile(r"^\s*Timezone\('([^']*)'\)\s*$")
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 
 
 class CronError(ValueError):
     """An expression mockflow cannot evaluate."""
 
 
-def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int] | None:
-    """The values a cron field allows; None for `*` (anything)."""
-    if text in ("*", "?"):
-        return None
-    values: set[int] = set()
-    for part in text.split(","):
-        body, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if body in ("*", "?"):
-            start, end = low, high
-        elif "-" in body:
-            first, last = body.split("-", 1)
-            start, end = _value(first, names), _value(last, names)
-        else:
-            start = _value(body, names)
-            end = high if step_text else start
-        if step < 1 or start < low or end > high or start > end:
-            raise CronError(f"invalid cron field {text!r}")
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
-
-
-def _value(text: str, names: dict[str, int] | None) -> int:
-    if names and text.upper() in names:
-        return names[text.upper()]
-    try:
-        return int(text)
-    except ValueError:
-        raise CronError(f"invalid cron value {text!r}") from None
+@dataclass(frozen=True, slots=True)
+class DataInterval:
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True, slots=True)
+class RunInfo:
+    """`DagRunInfo`: the next scheduled run's logical date and interval, and when it may be created."""
+
+    logical_date: datetime
+    interval: DataInterval
+    run_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """`TimeRestriction`: the DAG's (and its tasks') start and end dates, and catchup."""
+
+    earliest: datetime | None
+    latest: datetime | None
+    catchup: bool
+
+
+# --- time zones ---------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=256)
+def zone(name: str | None) -> tzinfo:
+    """A DAG's time zone from its name or the repr the API shows (`Timezone('Europe/Amsterdam')`,
+    `Timezone('+01:00')`); UTC for none or an unknown one."""
+    text = (name or "UTC").strip()
+    matched = _TIMEZONE_REPR.match(text)
+    text = matched.group(1) if matched else text
+    offset = _OFFSET.match(text)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return fixed_zone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def localize(naive: datetime, tz: tzinfo) -> datetime:
+    """A local wall-clock time made aware as pendulum's POST_TRANSITION rule does: a repeated time
+    is the later one, a skipped time moves forward by the gap."""
+    later = naive.replace(tzinfo=tz, fold=1)
+    if later.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+        return later
+    return naive.replace(tzinfo=tz, fold=0)  # skipped: fold 0 reads it with the offset before the gap
+
+
+def _utc(when: datetime) -> datetime:
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+# --- cron ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
 class Cron:
-    minutes: frozenset[int] | None
-    hours: frozenset[int] | None
-    days: frozenset[int] | None
-    months: frozenset[int] | None
-    weekdays: frozenset[int] | None  # 0 = Sunday
+    """A cron expression in a time zone; every answer is an aware UTC datetime."""
+
+    expression: str
+    tz: tzinfo = UTC
+    fixed: bool = True
 
     @classmethod
-    def parse(cls, expression: str) -> Cron:
-        fields = PRESETS.get(expression.strip().lower(), expression).split()
-        if len(fields) != 5:
-            raise CronError(f"not a 5-field cron expression: {expression!r}")
-        weekdays = _field(fields[4], 0, 7, _DAYS)
-        if weekdays is not None:
-            weekdays = frozenset(0 if day == 7 else day for day in weekdays)
-        return cls(_field(fields[0], 0, 59), _field(fields[1], 0, 23), _field(fields[2], 1, 31),
-                   _field(fields[3], 1, 12, _MONTHS), weekdays)
+    def parse(cls, expression: str, tz: tzinfo = UTC) -> Cron:
+        text = PRESETS.get(expression.strip(), expression.strip())
+        try:
+            probe = croniter(text, _FIXED_PROBE)
+            first, second = probe.get_next(datetime), probe.get_next(datetime)
+        except (CroniterError, ValueError, KeyError) as error:
+            raise CronError(f"invalid cron expression {expression!r}: {error}") from None
+        return cls(text, tz, (first.hour, first.minute) == (second.hour, second.minute))
 
-    def _day_ok(self, when: datetime) -> bool:
-        # Cron's rule: when both day fields are restricted, either may match.
-        day_ok = self.days is None or when.day in self.days
-        weekday_ok = self.weekdays is None or (when.weekday() + 1) % 7 in self.weekdays
-        if self.days is not None and self.weekdays is not None:
-            return day_ok or weekday_ok
-        return day_ok and weekday_ok
+    def _naive(self, when: datetime) -> datetime:
+        return _utc(when).astimezone(self.tz).replace(tzinfo=None)
 
-    def matches(self, when: datetime) -> bool:
-        return (when.second == 0 and when.microsecond == 0 and _ok(self.months, when.month) and self._day_ok(when)
-                and _ok(self.hours, when.hour) and _ok(self.minutes, when.minute))
+    def _tick(self, when: datetime, forward: bool) -> datetime:
+        naive = self._naive(when)
+        try:
+            cron = croniter(self.expression, naive)
+            tick: datetime = cron.get_next(datetime) if forward else cron.get_prev(datetime)
+        except (CroniterError, ValueError, OverflowError):
+            raise CronError("the cron expression never fires") from None
+        if self.fixed:
+            return localize(tick, self.tz).astimezone(UTC)
+        # Not fixed: the same distance from `when` as croniter found on the wall clock, added in
+        # elapsed time (pendulum adds a timedelta so), which keeps an hourly schedule hourly.
+        return _utc(when) + (tick - naive)
+
+    def next(self, when: datetime) -> datetime:
+        """The first tick strictly after `when`."""
+        return self._tick(when, forward=True)
 
     def previous(self, when: datetime) -> datetime:
         """The latest tick strictly before `when`."""
-        candidate = when.replace(second=0, microsecond=0)
-        if candidate == when:
-            candidate -= timedelta(minutes=1)
-        try:
-            return self._search_back(candidate)
-        except OverflowError:  # ran past year 1
-            raise CronError("the cron expression never fires") from None
+        return self._tick(when, forward=False)
 
-    def _search_back(self, candidate: datetime) -> datetime:
-        for _ in range(_SEARCH_LIMIT):
-            if not _ok(self.months, candidate.month):
-                candidate = candidate.replace(day=1, hour=0, minute=0) - timedelta(minutes=1)
-            elif not self._day_ok(candidate):
-                candidate = candidate.replace(hour=0, minute=0) - timedelta(minutes=1)
-            elif not _ok(self.hours, candidate.hour):
-                candidate = candidate.replace(minute=0) - timedelta(minutes=1)
-            elif not _ok(self.minutes, candidate.minute):
-                candidate -= timedelta(minutes=1)
-            else:
-                return candidate
-        raise CronError("the cron expression never fires")
+    def matches(self, when: datetime) -> bool:
+        return self.at_or_before(when) == _utc(when)
 
     def at_or_before(self, when: datetime) -> datetime:
-        return when if self.matches(when) else self.previous(when)
+        """`_align_to_prev`: `when` itself when the tick before it leads back to it, else that tick."""
+        before = self.previous(when)
+        return _utc(when) if self.next(before) == _utc(when) else before
+
+    def at_or_after(self, when: datetime) -> datetime:
+        """`_align_to_next`: `when` itself when the tick after it leads back to it, else that tick."""
+        after = self.next(when)
+        return _utc(when) if self.previous(after) == _utc(when) else after
 
 
-def _ok(allowed: frozenset[int] | None, value: int) -> bool:
-    return allowed is None or value in allowed
+# --- timetables ----------------------------------------------------------------------------------------------
+
+class Timetable:
+    """`NullTimetable` (no schedule, and the base): never schedules; a manual run's interval is
+    its logical date."""
+
+    periodic = False
+    schedules = False  # whether it ever makes a scheduled run
+
+    def next_run(self, last: DataInterval | None, restriction: Restriction, now: datetime) -> RunInfo | None:
+        return None
+
+    def manual_interval(self, run_after: datetime) -> DataInterval:
+        return DataInterval(_utc(run_after), _utc(run_after))
+
+    def automated_interval(self, logical: datetime) -> DataInterval:
+        """`infer_automated_data_interval`: for a run that lacks its own interval."""
+        return DataInterval(_utc(logical), _utc(logical))
 
 
-# --- schedules ----------------------------------------------------------------------------------
+class OnceTimetable(Timetable):
+    """`@once`: one run at the DAG's start date, whatever catchup says."""
 
-def _utc(when: datetime) -> datetime:
-    return when.astimezone(UTC)
+    schedules = True
 
+    def next_run(self, last: DataInterval | None, restriction: Restriction, now: datetime) -> RunInfo | None:
+        earliest = restriction.earliest
+        if last is not None or earliest is None or (restriction.latest is not None and earliest > restriction.latest):
+            return None
+        return RunInfo(earliest, DataInterval(earliest, earliest), earliest)
+
+
+class _IntervalTimetable(Timetable):
+    """`_DataIntervalTimetable`: a run at the end of each interval."""
+
+    periodic = True
+    schedules = True
+
+    def _next(self, when: datetime) -> datetime:
+        raise NotImplementedError
+
+    def _previous(self, when: datetime) -> datetime:
+        raise NotImplementedError
+
+    def _align_next(self, when: datetime) -> datetime:
+        return when
+
+    def _align_previous(self, when: datetime) -> datetime:
+        return when
+
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        raise NotImplementedError
+
+    def next_run(self, last: DataInterval | None, restriction: Restriction, now: datetime) -> RunInfo | None:
+        earliest = restriction.earliest
+        if not restriction.catchup:
+            earliest = self._skip_to_latest(earliest, now)
+        elif earliest is not None:
+            earliest = self._align_next(earliest)
+        if last is None:
+            if earliest is None:
+                return None
+            start = earliest
+        else:
+            aligned = self._align_previous(last.end)
+            start = aligned if earliest is None else max(aligned, earliest)
+        if restriction.latest is not None and start > restriction.latest:
+            return None
+        end = self._next(start)
+        return RunInfo(start, DataInterval(start, end), end)
+
+    def automated_interval(self, logical: datetime) -> DataInterval:
+        return DataInterval(_utc(logical), self._next(_utc(logical)))
+
+
+class CronTimetable(_IntervalTimetable):
+    """`CronDataIntervalTimetable`."""
+
+    def __init__(self, cron: Cron) -> None:
+        self.cron = cron
+
+    def _next(self, when: datetime) -> datetime:
+        return self.cron.next(when)
+
+    def _previous(self, when: datetime) -> datetime:
+        return self.cron.previous(when)
+
+    def _align_next(self, when: datetime) -> datetime:
+        return self.cron.at_or_after(when)
+
+    def _align_previous(self, when: datetime) -> datetime:
+        return self.cron.at_or_before(when)
+
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        # The interval that ended last, or the one that starts now when `now` is a tick.
+        last_start = self.cron.previous(now)
+        newest = last_start if self.cron.next(last_start) == now else self.cron.previous(last_start)
+        return newest if earliest is None else max(newest, self._align_next(earliest))
+
+    def manual_interval(self, run_after: datetime) -> DataInterval:
+        end = self.cron.at_or_before(run_after)
+        return DataInterval(self.cron.previous(end), end)
+
+
+class DeltaTimetable(_IntervalTimetable):
+    """`DeltaDataIntervalTimetable`: a timedelta or a relativedelta, added in UTC."""
+
+    def __init__(self, delta: timedelta | relativedelta) -> None:
+        self.delta = delta
+
+    def _next(self, when: datetime) -> datetime:
+        return _utc(when + self.delta)
+
+    def _previous(self, when: datetime) -> datetime:
+        return _utc(when - self.delta)
+
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
+        newest = self._previous(now)
+        return newest if earliest is None else max(newest, earliest)
+
+    def manual_interval(self, run_after: datetime) -> DataInterval:
+        return DataInterval(self._previous(run_after), _utc(run_after))
+
+
+def _delta_of(schedule: dict[str, Any]) -> timedelta | relativedelta | None:
+    def part(name: str) -> float:
+        return float(schedule.get(name) or 0)
+
+    if schedule.get("__type") == "TimeDelta":
+        return timedelta(weeks=part("weeks"), days=part("days"), hours=part("hours"), minutes=part("minutes"),
+                         seconds=part("seconds"), microseconds=part("microseconds"))
+    if schedule.get("__type") != "RelativeDelta":
+        return None
+    return relativedelta(years=int(part("years")), months=int(part("months")), weeks=int(part("weeks")),
+                         days=int(part("days")), hours=int(part("hours")), minutes=int(part("minutes")),
+                         seconds=int(part("seconds")), microseconds=int(part("microseconds")))
+
+
+def timetable_of(schedule: Any, timezone: str | None = None) -> Timetable:
+    """The timetable of a DAG's `schedule_interval` (as the API shows it) in its time zone."""
+    if not isinstance(schedule, dict):
+        return Timetable()
+    delta = _delta_of(schedule)
+    if delta is not None:
+        # Airflow refuses a schedule that does not move forward (`AirflowTimetableInvalid`)
+        return DeltaTimetable(delta) if _EPOCH + delta > _EPOCH else Timetable()
+    if schedule.get("__type") != "CronExpression":
+        return Timetable()
+    value = str(schedule.get("value") or "")
+    if value == "@once":
+        return OnceTimetable()
+    if value in _NOT_CRON:
+        return Timetable()
+    try:
+        return CronTimetable(_cron(value, timezone))
+    except CronError:
+        return Timetable()
+
+
+@functools.lru_cache(maxsize=1024)
+def _cron(value: str, timezone: str | None) -> Cron:
+    return Cron.parse(value, zone(timezone))
+
+
+# --- what the store's endpoints ask -------------------------------------------------------------------------
 
 def schedule_delta(schedule: Any) -> timedelta | None:
-    """A TimeDelta schedule as a timedelta (RelativeDelta with only day/time parts too)."""
-    if not isinstance(schedule, dict) or schedule.get("__type") not in ("TimeDelta", "RelativeDelta"):
-        return None
-    if schedule.get("__type") == "RelativeDelta" and (schedule.get("months") or schedule.get("years")):
-        return None
-    return timedelta(weeks=schedule.get("weeks") or 0, days=schedule.get("days") or 0,
-                     hours=schedule.get("hours") or 0, minutes=schedule.get("minutes") or 0,
-                     seconds=schedule.get("seconds") or 0, microseconds=schedule.get("microseconds") or 0)
+    """A TimeDelta schedule as a timedelta."""
+    delta = _delta_of(schedule) if isinstance(schedule, dict) else None
+    return delta if isinstance(delta, timedelta) else None
 
 
-def cron_of(schedule: Any) -> Cron | None:
-    """The cron expression of a schedule, or None for `@once`, datasets, timedeltas and no schedule."""
-    if not isinstance(schedule, dict) or schedule.get("__type") != "CronExpression":
-        return None
-    value = str(schedule.get("value") or "")
-    if value in ("@once", "Dataset", "@continuous") or not value:
-        return None
-    try:
-        return Cron.parse(value)
-    except CronError:
-        return None
-
-
-def manual_data_interval(schedule: Any, logical: datetime) -> tuple[datetime, datetime]:
+def manual_data_interval(schedule: Any, logical: datetime, timezone: str | None = None) -> tuple[datetime, datetime]:
     """Airflow's `infer_manual_data_interval`: cron -> the last complete interval at or before the
-    logical date; timedelta -> [logical - delta, logical]; anything else -> [logical, logical]."""
-    logical = _utc(logical)
-    cron = cron_of(schedule)
-    if cron is not None:
-        end = cron.at_or_before(logical)
-        return cron.previous(end), end
-    delta = schedule_delta(schedule)
-    if delta is not None:
-        return logical - delta, logical
-    if isinstance(schedule, dict) and schedule.get("__type") == "RelativeDelta":
-        return _minus_months(logical, schedule), logical
-    return logical, logical
-
-
-def _minus_months(when: datetime, relative: dict[str, Any]) -> datetime:
-    months = when.year * 12 + when.month - 1 - int(relative.get("years") or 0) * 12 - int(relative.get("months") or 0)
-    year, month = divmod(months, 12)
-    day = min(when.day, _month_length(year, month + 1))
-    shifted = when.replace(year=year, month=month + 1, day=day)
-    return shifted - timedelta(days=relative.get("days") or 0, hours=relative.get("hours") or 0,
-                               minutes=relative.get("minutes") or 0, seconds=relative.get("seconds") or 0)
-
-
-def _month_length(year: int, month: int) -> int:
-    following = datetime(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
+    logical date; a delta -> [logical - delta, logical]; anything else -> [logical, logical]."""
+    interval = timetable_of(schedule, timezone).manual_interval(logical)
+    return interval.start, interval.end
 
 
 def kind(schedule: Any) -> str:
-    """`periodic` (cron, timedelta), `once` (@once) or `none` (no schedule, datasets): which runs
-    a past/future range of the set-state endpoints can reach."""
-    if cron_of(schedule) is not None or schedule_delta(schedule) is not None:
+    """`periodic` (cron, deltas), `once` (@once) or `none` (no schedule, datasets): which runs a
+    past/future range of the set-state endpoints can reach."""
+    timetable = timetable_of(schedule)
+    if timetable.periodic:
         return "periodic"
-    if isinstance(schedule, dict) and schedule.get("__type") == "RelativeDelta":
-        return "periodic"
-    if isinstance(schedule, dict) and schedule.get("value") == "@once":
-        return "once"
-    return "none"
+    return "once" if isinstance(timetable, OnceTimetable) else "none"
 
 
-def on_schedule(schedule: Any, when: datetime, earliest: datetime) -> bool:
+def on_schedule(schedule: Any, when: datetime, earliest: datetime, timezone: str | None = None) -> bool:
     """Whether `when` is a logical date the schedule produces, counting from `earliest`."""
-    cron = cron_of(schedule)
-    if cron is not None:
-        return cron.matches(_utc(when))
-    delta = schedule_delta(schedule)
-    if delta is not None and delta > timedelta(0):
-        return (when - earliest) % delta == timedelta(0)
-    return when == earliest
+    timetable = timetable_of(schedule, timezone)
+    if isinstance(timetable, CronTimetable):
+        return timetable.cron.matches(when)
+    if isinstance(timetable, DeltaTimetable) and isinstance(timetable.delta, timedelta):
+        return timetable.delta > timedelta(0) and (_utc(when) - _utc(earliest)) % timetable.delta == timedelta(0)
+    if isinstance(timetable, DeltaTimetable):
+        return _on_relative_schedule(timetable, _utc(when), _utc(earliest))
+    return _utc(when) == _utc(earliest)
+
+
+def _on_relative_schedule(timetable: DeltaTimetable, when: datetime, earliest: datetime) -> bool:
+    at = earliest
+    for _ in range(_RELATIVE_STEPS):
+        if at >= when:
+            return at == when
+        at = timetable._next(at)
+    return False
