@@ -91,6 +91,12 @@ class ScriptBook:
                 return float(layer["duration"])
         return DEFAULT_DURATION
 
+    def scripts_outcomes(self, dag: Dag, task: Task, run_id: str) -> bool:
+        """Whether a script for this task itself (not its whole DAG) names its outcomes."""
+        layers = (task.script, self.tasks.get((dag.dag_id, task.task_id)),
+                  self.runs.get((dag.dag_id, run_id, task.task_id)))
+        return any(layer and "outcomes" in layer for layer in layers)
+
     def resolve(self, dag: Dag, task: Task, run_id: str) -> Script:
         """Fixture DAG < fixture task < DAG < task < run, key by key."""
         layers: Sequence[Mapping[str, Any]] = (
