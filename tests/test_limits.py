@@ -166,6 +166,22 @@ def test_an_answer_that_cannot_be_encoded_is_a_problem_naming_the_operation() ->
     assert app.health.crashes and app.health.crashes[0].startswith("get_pools (encoding its answer): ")
 
 
+def test_an_answer_that_cannot_be_encoded_is_journaled_as_the_500_sent() -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    app.pipeline.handlers["get_pools"] = lambda call: Reply(body={"pools": {1, 2}}, validate=False)
+    client = TestClient(app)
+    client.auth = ADMIN
+    assert client.get(f"{API}/pools").status_code == 500
+    assert client.get(f"{API}/version").status_code == 200  # the next request is journaled as usual
+    crashed, after = app.control.entries()
+    assert (crashed.operation_id, crashed.status, crashed.response_valid) == ("get_pools", 500, False)
+    assert crashed.response_problem is not None and crashed.response_problem == app.health.crashes[0]
+    assert crashed.response_problem.startswith("get_pools (encoding its answer): TypeError(")
+    assert (after.operation_id, after.status, after.response_valid) == ("get_version", 200, True)
+    wire = client.get("/_mockflow/requests").json()["requests"]
+    assert [(e["status"], e["response_valid"]) for e in wire] == [(500, False), (200, True)]
+
+
 def test_a_crash_before_the_steps_is_a_problem_naming_the_operation(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(fixtures=(str(MINIMAL),)))
 
