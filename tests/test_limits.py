@@ -255,3 +255,64 @@ def test_long_integers_within_64_bits_stay_exact() -> None:
     body = b'{"name": "big", "slots": 9223372036854775807}'
     assert client.post(f"{API}/pools", content=body, headers={"Content-Type": "application/json"}).json()[
         "slots"] == 9223372036854775807
+
+
+# --- every entry path of a free-form value: the deepest accepted is answered and written back ------
+
+RUNS_BASIC = Path(__file__).parent / "fixtures" / "runs_basic"
+
+
+def _admin_client(app: Any) -> TestClient:
+    client = TestClient(app)
+    client.auth = ADMIN
+    return client
+
+
+def _put_back(client: TestClient) -> None:
+    files = client.get("/_mockflow/state").json()
+    assert client.put("/_mockflow/state", json=files).status_code == 200
+
+
+def test_a_scripted_xcom_at_the_control_limit_is_answered_and_written_back() -> None:
+    client = _admin_client(create_app(Settings(fixtures=(str(RUNS_BASIC),))))
+    xcoms = "/api/v1/dags/sales_etl/dagRuns/deep/taskInstances/extract/xcomEntries"
+
+    def script(depth: int) -> Any:  # the body: the script, its xcoms, then the value (from level 4)
+        return {"dag_id": "sales_etl", "task_id": "extract", "script": {"xcoms": {"k": nested(depth - 3)}}}
+
+    refused = problem(client.post("/_mockflow/simulation/scripts", json=script(102)), 400)["detail"]
+    assert refused.startswith("Request body is nested deeper than 101 levels")
+    assert client.post("/_mockflow/simulation/scripts", json=script(101)).status_code == 201
+    assert client.get("/_mockflow/simulation").status_code == 200
+    assert client.post("/api/v1/dags/sales_etl/dagRuns", json={"dag_run_id": "deep"}).status_code == 200
+    assert client.post("/_mockflow/simulation/run-until-idle").status_code == 200
+    assert client.get(f"{xcoms}/k").json()["value"] == str(nested(98))
+    assert [e["key"] for e in client.get(xcoms).json()["xcom_entries"]] == ["k"]
+    _put_back(client)  # the export holds the string the API shows, which a fixture takes
+    assert client.get(f"{xcoms}/k").json()["value"] == str(nested(98))
+
+
+def test_a_run_conf_at_the_fixture_limit_loads_from_files_and_state_and_is_written_back(tmp_path: Path) -> None:
+    client = _admin_client(create_app(Settings(fixtures=(str(RUNS_BASIC),))))
+    files = client.get("/_mockflow/state").json()
+    run_id = files["dags/sales_etl.json"]["dag_runs"][0]["dag_run_id"]
+    runs = "/api/v1/dags/sales_etl/dagRuns"
+    deepest = nested(FIXTURE_MAX_JSON_DEPTH - 3)  # the file, `dag_runs`, the run, then the conf
+
+    files["dags/sales_etl.json"]["dag_runs"][0]["conf"] = nested(FIXTURE_MAX_JSON_DEPTH - 2)
+    refused = problem(client.put("/_mockflow/state", json=files), 400)["detail"]
+    assert refused.startswith("Request body is nested deeper than 101 levels")  # the file's, plus its name
+    files["dags/sales_etl.json"]["dag_runs"][0]["conf"] = deepest
+    assert client.put("/_mockflow/state", json=files).status_code == 200
+    for answer in (client.get(f"{runs}/{run_id}").json(), *client.get(runs).json()["dag_runs"]):
+        if answer["dag_run_id"] == run_id:
+            assert answer["conf"] == deepest
+    _put_back(client)
+    assert client.get(f"{runs}/{run_id}").json()["conf"] == deepest
+
+    for name, content in client.get("/_mockflow/state").json().items():  # the same set, as files
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(orjson.dumps(content))
+    from_files = _admin_client(create_app(Settings(fixtures=(str(tmp_path),))))
+    assert from_files.get(f"{runs}/{run_id}").json()["conf"] == deepest
+    _put_back(from_files)
