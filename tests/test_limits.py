@@ -21,7 +21,7 @@ from mockflow.api.context import Reply
 from mockflow.control.state_io import load_files
 from mockflow.fixtureset.files import FixtureError
 from mockflow.fixtureset.load import load_fixture_sets
-from mockflow.limits import FIXTURE_MAX_JSON_DEPTH, too_deep
+from mockflow.limits import FIXTURE_MAX_JSON_DEPTH, Scan, scan, too_deep
 from mockflow.problems import BadRequest
 from mockflow.server import LiveServer
 from mockflow.store import freeze
@@ -56,6 +56,14 @@ def test_too_deep_finds_the_first_container_past_the_limit() -> None:
     assert too_deep(nested(100_000), 64) is not None  # iterative: no RecursionError
 
 
+def test_one_scan_finds_the_depth_and_the_first_wide_integer() -> None:
+    assert scan({"a": [1, 2**64]}, 64, wide_integers=True) == Scan(None, 2**64)
+    assert scan({"a": [1, 2**64]}, 64) == Scan(None, None)  # integers are looked at only when asked
+    assert scan([-(2**63) - 1, nested(3)], 2, wide_integers=True) == Scan((1, "a"), -(2**63) - 1)
+    assert scan([nested(3)], 2, wide_integers=True) == Scan((0, "a"), None)
+    assert scan([True, 2**63 - 1, -(2**63)], 1, wide_integers=True) == Scan(None, None)
+
+
 # --- depth: refused at the door, and whatever is accepted can be answered -------------------
 
 def test_a_conf_nested_past_the_limit_is_refused_and_nothing_is_stored(make_client: Callable[..., TestClient]) -> None:
@@ -66,6 +74,21 @@ def test_a_conf_nested_past_the_limit_is_refused_and_nothing_is_stored(make_clie
                               "(MOCKFLOW_MAX_JSON_DEPTH)")
     assert freeze(client.app.store.state) == before  # type: ignore[attr-defined]
     assert client.get(f"{RUNS}/deep").status_code == 404
+
+
+def test_a_deep_body_with_a_long_integer_is_refused_for_its_depth(make_client: Callable[..., TestClient]) -> None:
+    # Python's json (read for exact integers) gives up before orjson's 1024 levels: not a 500.
+    client = make_client()
+    body = b'{"conf":' + b"[" * 1010 + b"12345678901234567890" + b"]" * 1010 + b"}"
+    response = client.post(RUNS, content=body, headers={"content-type": "application/json"})
+    assert problem(response, 400)["detail"].startswith("Request body is nested deeper than 64 levels")
+
+
+def test_the_wide_integer_is_reported_before_the_depth(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_json_depth=8)
+    body = {"dag_run_id": "x", "conf": {"deep": nested(10), "wide": 2**64}}
+    assert problem(client.post(RUNS, json=body), 400)["detail"] == (
+        f"Integer {2**64} in the request body is wider than 64 bits")
 
 
 def test_every_free_form_body_is_held_to_the_limit(make_client: Callable[..., TestClient]) -> None:
