@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
@@ -27,7 +28,7 @@ from mockflow.clock import Clock
 from mockflow.control.bundle import control_bundle
 from mockflow.control.checks import ControlChecks
 from mockflow.control.facade import Control
-from mockflow.control.journal import Journal
+from mockflow.control.journal import Entry, Journal
 from mockflow.control.namespaces import HEADER, Namespace, Namespaces
 from mockflow.control.steps import inject_faults, record_in_journal
 from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
@@ -126,13 +127,16 @@ class MockflowApp:
             return Response(status_code=400)  # nobody is left to read it
         except PayloadTooLarge as refused:
             return self._refuse(request, refused)
-        reply = self.handle(bundle, op, request, body)
+        reply, notes = self.handle(bundle, op, request, body)
         if reply.delay_ms:
             await asyncio.sleep(reply.delay_ms / 1000)
         try:
             response = render(reply)
         except Exception as crash:  # a body the encoder refuses (it would be uvicorn's text/plain 500)
             response = self._crashed(op.operation_id, "encoding its answer", crash)
+            entry: Entry | None = notes.get("journal_entry")
+            if entry is not None:
+                entry.answered_instead(response.status_code, self.health.crashes[-1])
         if reply.disconnect is not None:
             return DisconnectResponse(reply.disconnect, response)
         return response
@@ -148,19 +152,20 @@ class MockflowApp:
         self._journal_unrouted(request, refused.status, str(refused.detail))
         return render(problem_reply(refused))
 
-    def handle(self, bundle: Bundle, op: Operation, request: Request, body: bytes) -> Reply:
+    def handle(self, bundle: Bundle, op: Operation, request: Request, body: bytes) -> tuple[Reply, dict[str, Any]]:
+        """The reply of the bundle's steps, and the notes they left (the journal entry among them)."""
         served = self.served[bundle.name]
         try:
             namespace = self.namespaces.get(request.headers.get(HEADER))
         except ApiError as refused:
-            return problem_reply(refused)
+            return problem_reply(refused), {}
         raw = RawRequest(path_params=dict(request.path_params), query=request.query_params.multi_items(),
                          content_type=request.headers.get("content-type"), body=body)
         exchange = Exchange(app=self, bundle=bundle, op=op, method=request.method, url_path=request.url.path,
                             raw=raw, headers=request.headers, settings=self.settings, namespace=namespace,
                             store=namespace.store, validator=served.validator, handlers=served.handlers,
                             health=self.health)
-        return run(served.steps, exchange)
+        return run(served.steps, exchange), exchange.notes
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

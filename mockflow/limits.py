@@ -106,23 +106,46 @@ async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
 
 # --- JSON nesting -----------------------------------------------------------------------------
 
-def too_deep(value: Any, limit: int) -> KeyPath | None:
-    """The key path of the first container nested deeper than `limit` levels (the outermost
-    object or array is level 1), or None. Iterative: a deep value must not exhaust the stack."""
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What one walk over a parsed JSON value found: the key path of the first container nested
+    deeper than the limit, and the first integer outside 64 bits (when asked to look for one)."""
+
+    too_deep: KeyPath | None = None
+    wide_integer: int | None = None
+
+
+INT64 = range(-(2**63), 2**63)
+
+
+def scan(value: Any, limit: int, *, wide_integers: bool = False) -> Scan:
+    """One iterative walk (a deep value must not exhaust the stack) serving both checks. The
+    outermost object or array is level 1; without `wide_integers` it stops at the first container
+    past the limit, with it it walks on, since a wide integer is the error to report first."""
     stack: list[tuple[Any, int, KeyPath]] = [(value, 1, ())]
+    deep: KeyPath | None = None
+    pushed = (dict, list, int) if wide_integers else (dict, list)  # a bool is an int: refused when popped
     while stack:
         node, depth, path = stack.pop()
         if isinstance(node, dict):
             children: Iterable[tuple[str | int, Any]] = node.items()
         elif isinstance(node, list):
             children = enumerate(node)
+        elif isinstance(node, int) and not isinstance(node, bool) and node not in INT64:
+            return Scan(deep, node)  # only integers are pushed, and only when they are looked for
         else:
             continue
-        if depth > limit:
-            return path
-        stack.extend((child, depth + 1, (*path, key)) for key, child in children
-                     if isinstance(child, (dict, list)))
-    return None
+        if depth > limit and deep is None:
+            deep = path
+            if not wide_integers:
+                return Scan(deep)
+        stack.extend((child, depth + 1, (*path, key)) for key, child in children if isinstance(child, pushed))
+    return Scan(deep)
+
+
+def too_deep(value: Any, limit: int) -> KeyPath | None:
+    """The key path of the first container nested deeper than `limit` levels, or None."""
+    return scan(value, limit).too_deep
 
 
 def depth_message(what: str, limit: int, setting: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import orjson
 
-from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, depth_message, too_deep
+from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, depth_message, scan
 from mockflow.problems import BadRequest, ResponseInvalid, UnsupportedMediaType
 from mockflow.schemas import body_message, first_error
 from mockflow.spec import Operation, Parameter, Spec
@@ -127,42 +127,25 @@ def parse_body(op: Operation, raw: RawRequest, max_depth: int = DEFAULT_MAX_JSON
         body = orjson.loads(raw.body)
     except orjson.JSONDecodeError:
         raise BadRequest("Request body is not valid JSON") from None
-    if _LONG_DIGITS.search(raw.body):
-        body = _exact_integers(raw.body)
+    long_digits = _LONG_DIGITS.search(raw.body) is not None
+    if long_digits:
+        try:
+            body = json.loads(raw.body)  # exact integers, as Python's json (and the real server) reads them
+        except RecursionError:  # orjson reads 1024 levels, Python's json fewer: far past any depth limit
+            raise BadRequest(depth_message("Request body", max_depth, depth_setting)) from None
     if body is None:
         raise BadRequest("Request body is not valid JSON")
-    if too_deep(body, max_depth) is not None:
+    found = scan(body, max_depth, wide_integers=long_digits)
+    if found.wide_integer is not None:
+        # No store column holds it and it could not be written back (Airflow's database fails on it, a 500).
+        raise BadRequest(f"Integer {found.wide_integer} in the request body is wider than 64 bits")
+    if found.too_deep is not None:
         raise BadRequest(depth_message("Request body", max_depth, depth_setting))
     return body
 
 
 # orjson reads an integer literal wider than 64 bits as a float; the real server's json keeps it.
 _LONG_DIGITS = re.compile(rb"\d{19,}")
-INT64 = range(-(2**63), 2**63)
-
-
-def _exact_integers(raw: bytes) -> Any:
-    """The body with its integers exact, as Python's json reads it; one wider than 64 bits is
-    refused: no store column holds it and it could not be written back (Airflow's database fails
-    on it, a 500 there)."""
-    body = json.loads(raw)
-    wide = _first_wide_integer(body)
-    if wide is not None:
-        raise BadRequest(f"Integer {wide} in the request body is wider than 64 bits")
-    return body
-
-
-def _first_wide_integer(value: Any) -> int | None:
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, int) and not isinstance(item, bool) and item not in INT64:
-            return item
-    return None
 
 
 def body_error_message(op: Operation, body: Any) -> str | None:

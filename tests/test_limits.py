@@ -21,7 +21,7 @@ from mockflow.api.context import Reply
 from mockflow.control.state_io import load_files
 from mockflow.fixtureset.files import FixtureError
 from mockflow.fixtureset.load import load_fixture_sets
-from mockflow.limits import FIXTURE_MAX_JSON_DEPTH, too_deep
+from mockflow.limits import FIXTURE_MAX_JSON_DEPTH, Scan, scan, too_deep
 from mockflow.problems import BadRequest
 from mockflow.server import LiveServer
 from mockflow.store import freeze
@@ -56,6 +56,14 @@ def test_too_deep_finds_the_first_container_past_the_limit() -> None:
     assert too_deep(nested(100_000), 64) is not None  # iterative: no RecursionError
 
 
+def test_one_scan_finds_the_depth_and_the_first_wide_integer() -> None:
+    assert scan({"a": [1, 2**64]}, 64, wide_integers=True) == Scan(None, 2**64)
+    assert scan({"a": [1, 2**64]}, 64) == Scan(None, None)  # integers are looked at only when asked
+    assert scan([-(2**63) - 1, nested(3)], 2, wide_integers=True) == Scan((1, "a"), -(2**63) - 1)
+    assert scan([nested(3)], 2, wide_integers=True) == Scan((0, "a"), None)
+    assert scan([True, 2**63 - 1, -(2**63)], 1, wide_integers=True) == Scan(None, None)
+
+
 # --- depth: refused at the door, and whatever is accepted can be answered -------------------
 
 def test_a_conf_nested_past_the_limit_is_refused_and_nothing_is_stored(make_client: Callable[..., TestClient]) -> None:
@@ -66,6 +74,21 @@ def test_a_conf_nested_past_the_limit_is_refused_and_nothing_is_stored(make_clie
                               "(MOCKFLOW_MAX_JSON_DEPTH)")
     assert freeze(client.app.store.state) == before  # type: ignore[attr-defined]
     assert client.get(f"{RUNS}/deep").status_code == 404
+
+
+def test_a_deep_body_with_a_long_integer_is_refused_for_its_depth(make_client: Callable[..., TestClient]) -> None:
+    # Python's json (read for exact integers) gives up before orjson's 1024 levels: not a 500.
+    client = make_client()
+    body = b'{"conf":' + b"[" * 1010 + b"12345678901234567890" + b"]" * 1010 + b"}"
+    response = client.post(RUNS, content=body, headers={"content-type": "application/json"})
+    assert problem(response, 400)["detail"].startswith("Request body is nested deeper than 64 levels")
+
+
+def test_the_wide_integer_is_reported_before_the_depth(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(max_json_depth=8)
+    body = {"dag_run_id": "x", "conf": {"deep": nested(10), "wide": 2**64}}
+    assert problem(client.post(RUNS, json=body), 400)["detail"] == (
+        f"Integer {2**64} in the request body is wider than 64 bits")
 
 
 def test_every_free_form_body_is_held_to_the_limit(make_client: Callable[..., TestClient]) -> None:
@@ -166,6 +189,22 @@ def test_an_answer_that_cannot_be_encoded_is_a_problem_naming_the_operation() ->
     assert app.health.crashes and app.health.crashes[0].startswith("get_pools (encoding its answer): ")
 
 
+def test_an_answer_that_cannot_be_encoded_is_journaled_as_the_500_sent() -> None:
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    app.pipeline.handlers["get_pools"] = lambda call: Reply(body={"pools": {1, 2}}, validate=False)
+    client = TestClient(app)
+    client.auth = ADMIN
+    assert client.get(f"{API}/pools").status_code == 500
+    assert client.get(f"{API}/version").status_code == 200  # the next request is journaled as usual
+    crashed, after = app.control.entries()
+    assert (crashed.operation_id, crashed.status, crashed.response_valid) == ("get_pools", 500, False)
+    assert crashed.response_problem is not None and crashed.response_problem == app.health.crashes[0]
+    assert crashed.response_problem.startswith("get_pools (encoding its answer): TypeError(")
+    assert (after.operation_id, after.status, after.response_valid) == ("get_version", 200, True)
+    wire = client.get("/_mockflow/requests").json()["requests"]
+    assert [(e["status"], e["response_valid"]) for e in wire] == [(500, False), (200, True)]
+
+
 def test_a_crash_before_the_steps_is_a_problem_naming_the_operation(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(Settings(fixtures=(str(MINIMAL),)))
 
@@ -239,3 +278,67 @@ def test_long_integers_within_64_bits_stay_exact() -> None:
     body = b'{"name": "big", "slots": 9223372036854775807}'
     assert client.post(f"{API}/pools", content=body, headers={"Content-Type": "application/json"}).json()[
         "slots"] == 9223372036854775807
+
+
+# --- every entry path of a free-form value: the deepest accepted is answered and written back ------
+
+RUNS_BASIC = Path(__file__).parent / "fixtures" / "runs_basic"
+
+
+def _admin_client(app: Any) -> TestClient:
+    client = TestClient(app)
+    client.auth = ADMIN
+    return client
+
+
+def _put_back(client: TestClient) -> None:
+    files = client.get("/_mockflow/state").json()
+    assert client.put("/_mockflow/state", json=files).status_code == 200
+
+
+def test_a_scripted_xcom_at_the_control_limit_is_answered_and_written_back() -> None:
+    client = _admin_client(create_app(Settings(fixtures=(str(RUNS_BASIC),))))
+    xcoms = "/api/v1/dags/sales_etl/dagRuns/deep/taskInstances/extract/xcomEntries"
+
+    def script(depth: int) -> Any:  # the body: the script, its xcoms, then the value (from level 4)
+        return {"dag_id": "sales_etl", "task_id": "extract", "script": {"xcoms": {"k": nested(depth - 3)}}}
+
+    refused = problem(client.post("/_mockflow/simulation/scripts", json=script(102)), 400)["detail"]
+    assert refused.startswith("Request body is nested deeper than 101 levels")
+    assert client.post("/_mockflow/simulation/scripts", json=script(101)).status_code == 201
+    assert client.get("/_mockflow/simulation").status_code == 200
+    # the set's own time, with only sales_etl unpaused: no two years of scheduled catch-up runs
+    assert client.put("/_mockflow/clock", json={"now": "2024-03-03T12:00:00+00:00"}).status_code == 200
+    assert client.patch("/api/v1/dags/reports_daily", json={"is_paused": True}).status_code == 200
+    assert client.post("/api/v1/dags/sales_etl/dagRuns", json={"dag_run_id": "deep"}).status_code == 200
+    assert client.post("/_mockflow/simulation/run-until-idle").status_code == 200
+    assert client.get(f"{xcoms}/k").json()["value"] == str(nested(98))
+    assert [e["key"] for e in client.get(xcoms).json()["xcom_entries"]] == ["k"]
+    _put_back(client)  # the export holds the string the API shows, which a fixture takes
+    assert client.get(f"{xcoms}/k").json()["value"] == str(nested(98))
+
+
+def test_a_run_conf_at_the_fixture_limit_loads_from_files_and_state_and_is_written_back(tmp_path: Path) -> None:
+    client = _admin_client(create_app(Settings(fixtures=(str(RUNS_BASIC),))))
+    files = client.get("/_mockflow/state").json()
+    run_id = files["dags/sales_etl.json"]["dag_runs"][0]["dag_run_id"]
+    runs = "/api/v1/dags/sales_etl/dagRuns"
+    deepest = nested(FIXTURE_MAX_JSON_DEPTH - 3)  # the file, `dag_runs`, the run, then the conf
+
+    files["dags/sales_etl.json"]["dag_runs"][0]["conf"] = nested(FIXTURE_MAX_JSON_DEPTH - 2)
+    refused = problem(client.put("/_mockflow/state", json=files), 400)["detail"]
+    assert refused.startswith("Request body is nested deeper than 101 levels")  # the file's, plus its name
+    files["dags/sales_etl.json"]["dag_runs"][0]["conf"] = deepest
+    assert client.put("/_mockflow/state", json=files).status_code == 200
+    for answer in (client.get(f"{runs}/{run_id}").json(), *client.get(runs).json()["dag_runs"]):
+        if answer["dag_run_id"] == run_id:
+            assert answer["conf"] == deepest
+    _put_back(client)
+    assert client.get(f"{runs}/{run_id}").json()["conf"] == deepest
+
+    for name, content in client.get("/_mockflow/state").json().items():  # the same set, as files
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(orjson.dumps(content))
+    from_files = _admin_client(create_app(Settings(fixtures=(str(tmp_path),))))
+    assert from_files.get(f"{runs}/{run_id}").json()["conf"] == deepest
+    _put_back(from_files)

@@ -43,6 +43,10 @@ class Entry:
     response_valid: bool | None = None
     response_problem: str | None = None
 
+    def answered_instead(self, status: int, problem: str) -> None:
+        """The answer journaled was not the one sent (it failed to encode): record what was sent."""
+        self.status, self.response_valid, self.response_problem = status, False, problem
+
     @property
     def headers(self) -> dict[str, str]:
         return redacted(self.raw_headers)

@@ -23,7 +23,8 @@ def record_in_journal(ex: Exchange, call_next: Next) -> Reply:
     started = time.perf_counter()
     reply = call_next(ex)
     notes = ex.notes
-    ex.namespace.journal.add(
+    # Kept for the app: an answer that then fails to encode must be journaled as the 500 it became.
+    notes["journal_entry"] = ex.namespace.journal.add(
         time=ex.now or ex.store.clock.now(), method=ex.method, path=ex.url_path, query=ex.raw.query,
         raw_headers=ex.headers, raw_body=ex.raw.body, status=reply.status, operation_id=ex.op.operation_id,
         duration_ms=(time.perf_counter() - started) * 1000,

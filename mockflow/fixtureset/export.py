@@ -32,7 +32,7 @@ from mockflow.api.shapes.variables import variable_to_wire
 from mockflow.store.pools import all_slot_usage
 from mockflow.store.records import Dag, LogChunk, Task, TaskInstance, XCom
 from mockflow.store.state import JSON, State
-from mockflow.wire import iso
+from mockflow.wire import iso, python_repr
 
 TiKey = tuple[str, str, str, int]
 # DAG fields a `Dag` record holds in typed attributes (the rest is echoed from `Dag.wire`).
@@ -139,11 +139,18 @@ def _task_instance(state: State, ti: TaskInstance, xcoms: dict[TiKey, list[Any]]
     key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
     if key in xcoms:
         wire["xcom_entries"] = [{"key": x.key, "timestamp": iso(x.timestamp), "execution_date": wire["execution_date"],
-                                 "task_id": x.task_id, "dag_id": x.dag_id, "value": x.value} for x in xcoms[key]]
+                                 "task_id": x.task_id, "dag_id": x.dag_id, "value": _xcom_value(x.value)}
+                                for x in xcoms[key]]
     if key in logs:
         wire["logs"] = [{"try_number": log.try_number, "content": log.content}
                         for log in sorted(logs[key], key=lambda log: log.try_number)]
     return wire
+
+
+def _xcom_value(value: Any) -> str | None:
+    # A fixture holds the string the API shows: a value a script pushed (any JSON) is written as that
+    # string, or the state exported could not be put back, and a deep one would outgrow the file limit.
+    return None if value is None else python_repr(value)
 
 
 def _by_task_instance(rows: Iterable[XCom | LogChunk]) -> dict[TiKey, list[Any]]:
