@@ -80,34 +80,40 @@ def _call_loader(layered: Layered, state: State, stem: str, data: Any, file: Pat
 def _load_stem(layered: Layered, state: State, stem: str) -> None:
     if stem in layered.objects:
         item = layered.objects[stem]
-        _call_loader(layered, state, stem, item.data, item.file)
+        if not layered.has_problems(item.file):
+            _call_loader(layered, state, stem, item.data, item.file)
         return
     batch: list[Any] = []
     batch_file: Path | None = None
     for item in layered.lists.get(stem, {}).values():
         if batch_file is not None and item.file != batch_file:
-            _call_loader(layered, state, stem, batch, batch_file)
+            _load_batch(layered, state, stem, batch, batch_file)
             batch = []
         batch.append(item.data)
         batch_file = item.file
     if batch_file is not None:
-        _call_loader(layered, state, stem, batch, batch_file)
+        _load_batch(layered, state, stem, batch, batch_file)
+
+
+def _load_batch(layered: Layered, state: State, stem: str, batch: list[Any], file: Path) -> None:
+    if not layered.has_problems(file):
+        _call_loader(layered, state, stem, batch, file)
 
 
 def _load_dags(layered: Layered, state: State, known: refs.Known) -> None:
     """DAG files one at a time (read, check, load, forget), so a large set never sits in memory twice."""
     for dag_id, path in layered.dag_files.items():
         data, valid = read_checked(layered, "dags", path)
-        if isinstance(data, dict):  # what other files may point at, even when this one is broken
-            known.dags[dag_id] = refs.dag_refs(data)
-        if not valid:
-            continue
+        if not isinstance(data, dict):
+            continue  # unreadable, or not an object: already reported
+        known.dags[dag_id] = refs.dag_refs(data)  # what other files may point at, even when this one is broken
         if data.get("dag_id") != dag_id:
             layered.report(path, ("dag_id",), f"{data.get('dag_id')!r} in a file named for DAG {dag_id!r}")
-        found = list(refs.check_dag(data, known))
-        for key_path, message in found:
+        # The reference checks read wire data defensively, so they run on a schema-broken file too:
+        # a wrong state and an unknown task in one file are both reported in the same run.
+        for key_path, message in refs.check_dag(data, known):
             layered.report(path, key_path, message)
-        if not layered.problems:
+        if valid and not layered.has_problems(path):
             _call_loader(layered, state, "dags", data, path)
 
 
@@ -119,7 +125,7 @@ def build(layered: Layered) -> State:
     for stem in LOAD_ORDER:
         if stem == "dags":
             _load_dags(layered, state, known)
-        elif not layered.problems:
+        else:
             _load_stem(layered, state, stem)
     for stem in refs.AFTER_DAGS:
         _check_list(layered, stem, known, refs.AFTER_DAGS)
