@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mockflow.fixtureset.load import load_fixture_sets
+from mockflow.fixtureset.load import Progress, load_fixture_sets
 from mockflow.store import Store
 
 Fingerprint = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of every file
@@ -16,13 +16,14 @@ _SEEDS: dict[tuple[tuple[str, ...], Fingerprint], bytes] = {}
 _SEEDS_KEPT = 4
 
 
-def seeded_store(fixtures: tuple[str, ...]) -> Store:
-    """A store seeded from the layered sets (the embedded default when none is given)."""
+def seeded_store(fixtures: tuple[str, ...], progress: Progress | None = None) -> Store:
+    """A store seeded from the layered sets (the embedded default when none is given); `progress`
+    hears of each DAG file read, when the files are read (not when the seed is cached)."""
     key = (fixtures, fingerprint(fixtures))
     seed = _SEEDS.get(key)
     if seed is not None:
         return Store(seed)
-    store = Store(load_fixture_sets(fixtures))  # the loaded state becomes the live one: no copy
+    store = Store(load_fixture_sets(fixtures, progress))  # the loaded state becomes the live one: no copy
     if len(_SEEDS) >= _SEEDS_KEPT:
         _SEEDS.pop(next(iter(_SEEDS)))
     _SEEDS[key] = store.seed

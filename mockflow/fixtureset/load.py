@@ -17,7 +17,7 @@ included). Each resource's loader is in `loaders.py` (DAG files: `dags.py`).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,10 @@ from mockflow.fixtureset.loaders import LOAD_ORDER, LOADERS
 from mockflow.store.builtins import ensure_builtins
 from mockflow.store.state import State
 
-__all__ = ["FixtureError", "Problem", "check_fixture_sets", "default_fixture_dir", "load_fixture_sets"]
+__all__ = ["FixtureError", "Problem", "Progress", "check_fixture_sets", "default_fixture_dir", "load_fixture_sets"]
+
+# Called with (DAG files done, DAG files in all) while a set loads: DAG files are nearly all of a large set.
+Progress = Callable[[int, int], None]
 
 
 def _check_list(layered: Layered, stem: str, known: refs.Known, checks: dict[str, Any]) -> None:
@@ -100,9 +103,12 @@ def _load_batch(layered: Layered, state: State, stem: str, batch: list[Any], fil
         _call_loader(layered, state, stem, batch, file)
 
 
-def _load_dags(layered: Layered, state: State, known: refs.Known) -> None:
+def _load_dags(layered: Layered, state: State, known: refs.Known, progress: Progress | None) -> None:
     """DAG files one at a time (read, check, load, forget), so a large set never sits in memory twice."""
-    for dag_id, path in layered.dag_files.items():
+    total = len(layered.dag_files)
+    for done, (dag_id, path) in enumerate(layered.dag_files.items(), 1):
+        if progress is not None:
+            progress(done, total)
         data, valid = read_checked(layered, "dags", path)
         if not isinstance(data, dict):
             continue  # unreadable, or not an object: already reported
@@ -117,14 +123,14 @@ def _load_dags(layered: Layered, state: State, known: refs.Known) -> None:
             _call_loader(layered, state, "dags", data, path)
 
 
-def build(layered: Layered) -> State:
+def build(layered: Layered, progress: Progress | None = None) -> State:
     """A fresh state from the layered objects; every check and loader problem lands in `layered`."""
     state = State()
     known = _known_before_dags(layered)
     _check_list(layered, "users", known, refs.BEFORE_DAGS)
     for stem in LOAD_ORDER:
         if stem == "dags":
-            _load_dags(layered, state, known)
+            _load_dags(layered, state, known, progress)
         else:
             _load_stem(layered, state, stem)
     for stem in refs.AFTER_DAGS:
@@ -133,7 +139,8 @@ def build(layered: Layered) -> State:
     return state
 
 
-def check_fixture_sets(directories: Iterable[str | Path] = ()) -> tuple[State | None, list[Problem]]:
+def check_fixture_sets(directories: Iterable[str | Path] = (),
+                       progress: Progress | None = None) -> tuple[State | None, list[Problem]]:
     """Every problem of the layered sets (not only the first), and the state when there is none."""
     dirs = [Path(d) for d in directories] or [default_fixture_dir()]
     # Loading makes millions of objects and no garbage cycles; the cyclic collector would walk
@@ -142,16 +149,16 @@ def check_fixture_sets(directories: Iterable[str | Path] = ()) -> tuple[State | 
     gc.disable()
     try:
         layered = gather(dirs)
-        state = build(layered)
+        state = build(layered, progress)
     finally:
         if collecting:
             gc.enable()
     return (None, layered.problems) if layered.problems else (state, [])
 
 
-def load_fixture_sets(directories: Iterable[str | Path] = ()) -> State:
+def load_fixture_sets(directories: Iterable[str | Path] = (), progress: Progress | None = None) -> State:
     """A fresh state seeded from the given sets (the embedded default when none is given)."""
-    state, problems = check_fixture_sets(directories)
+    state, problems = check_fixture_sets(directories, progress)
     if state is None:
         raise FixtureError(problems)
     return state
