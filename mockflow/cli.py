@@ -255,10 +255,15 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _refuse(error)
     logging.config.dictConfig(log_config(settings.log_level, settings.log_format))
+    try:
+        listener = listen(settings.host, settings.port)  # before a large set loads: a busy port fails at once
+    except ServerError as error:
+        return _refuse(error)
     progress = ProgressLine("loading", "DAG files")
     try:
         app = _build_app(settings, progress)
     except FixtureError as error:
+        listener.close()
         return _refuse(error)
     finally:
         progress.close()
@@ -272,9 +277,28 @@ def serve(args: argparse.Namespace) -> int:
                                 http=args.http, loop=args.loop,
                                 log_config=log_config(settings.log_level, settings.log_format))
     except ServerError as error:
+        listener.close()
         return _refuse(error)
-    QuietExitServer(config, settings, app.store.state).run()  # a banner, then one access-log line per request
+    # a banner, then one access-log line per request
+    QuietExitServer(config, settings, app.store.state).run(sockets=[listener])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a wrong --host or a busy --port is one line, not
+    uvicorn's log and exit 1. IPPROTO_TCP, not 0: asyncio turns Nagle off only on sockets that
+    say they are TCP."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except (OSError, OverflowError) as error:
+        listener.close()
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ServerError(f"cannot listen on {host}:{port} (--host/--port, MOCKFLOW_HOST/MOCKFLOW_PORT): "
+                          f"{reason}") from None
+    return listener
 
 
 def _build_app(settings: Settings, progress: ProgressLine) -> MockflowApp:

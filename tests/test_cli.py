@@ -359,3 +359,14 @@ def test_generate_reports_its_progress_and_stays_quiet_in_a_pipe(tmp_path: Path)
     result = run_cli("generate", "--dags", "2", "--runs-per-dag", "1", "--out", str(tmp_path / "piped"))
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.startswith(f"wrote {tmp_path / 'piped'}: 2 DAGs, 2 runs")
+
+
+def test_a_busy_port_is_one_line_naming_the_flags_not_uvicorns_log() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), "--fixtures", str(MINIMAL))
+    assert result.returncode == 2
+    assert result.stderr == (f"mockflow: cannot listen on 127.0.0.1:{port} (--host/--port, "
+                             "MOCKFLOW_HOST/MOCKFLOW_PORT): Address already in use\n")
