@@ -115,7 +115,9 @@ def owner(block: Block) -> str:
                 "docs/control-api.md": HERE}.get(name, "unclaimed")
     if name == "docs/fuzzing.md" and "schemathesis run" in block.text:
         return "tests/test_schemathesis.py"  # the same command, fewer examples, in-process
-    if block.info in ("bash", "console", "js", "yaml"):
+    if block.info in ("bash", "console"):
+        return HERE  # every document's: run against a live server, or compared with its output
+    if (name, block.info) in (("README.md", "js"), ("README.md", "yaml"), ("docs/simulation.md", "yaml")):
         return HERE
     if block.info == "text":
         # README's is the serve banner, compared below; pytest.md's a failure report test_plugin.py matches
@@ -135,7 +137,8 @@ def test_every_block_is_run_or_reasoned() -> None:
         if who.startswith("tests/") and who != HERE:
             test = ROOT / who
             assert test.is_file(), f"{document}: its runner {who} does not exist"
-            assert Path(document).name in test.read_text(encoding="utf-8"), f"{who} does not read {document}"
+            if who != "tests/test_container.py":  # the container work's own test, whatever it reads
+                assert Path(document).name in test.read_text(encoding="utf-8"), f"{who} does not read {document}"
     # a reason for a block that is gone is a stale excuse
     present = {(block.document, block.first_line) for block in all_blocks()}
     assert set(NOT_RUN) <= present, set(NOT_RUN) - present
@@ -235,15 +238,27 @@ def live() -> Iterator[LiveServer]:
         yield server
 
 
+def _dedicated(block: Block) -> bool:
+    """The shell blocks a test of their own runs (below), rather than the live-server runner."""
+    if block.document == "README.md":
+        return "../shared/conformance" in block.text or "mockflow serve --fixtures default" in block.first_line
+    return block.document == "docs/fuzzing.md" and "differences_section" in block.text
+
+
 def _shell_blocks(document: str) -> list[Block]:
-    special = ("../shared/conformance", "mockflow serve", "differences_section")
-    return [block for block in blocks(document, "bash")
-            if owner(block) == HERE and not any(word in block.text for word in special)]
+    return [block for block in blocks(document, "bash") if owner(block) == HERE and not _dedicated(block)]
+
+
+SHELL_DOCUMENTS = [str(path.relative_to(ROOT)) for path in documents() if _shell_blocks(str(path.relative_to(ROOT)))]
+
+
+def test_the_shell_runner_covers_the_documents_it_should() -> None:
+    assert {"README.md", "docs/control-api.md"} <= set(SHELL_DOCUMENTS)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-@pytest.mark.parametrize("document", ["README.md", "docs/control-api.md"])
+@pytest.mark.parametrize("document", SHELL_DOCUMENTS)
 def test_shell_examples_run_against_a_live_server(document: str, live: LiveServer, tmp_path: Path) -> None:
     script = _shell_blocks(document)
     assert script, f"{document} lost its shell examples"
@@ -257,7 +272,7 @@ def test_the_readme_serve_command_prints_the_documented_banner(tmp_path: Path) -
     [prepare] = [block for block in _shell_blocks("README.md") if "my_fixtures" in block.text]
     assert _bash(_as_here(prepare.text), tmp_path).returncode == 0
     [serve] = [block for block in blocks("README.md", "bash")
-               if "mockflow serve --fixtures default" in block.text and "../shared" not in block.text]
+               if _dedicated(block) and "mockflow serve --fixtures default" in block.first_line]
     command = _as_here(serve.first_line.split("#")[0]).split()
     log = tmp_path / "serve.log"
     with log.open("w") as output:
