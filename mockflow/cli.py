@@ -18,13 +18,13 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import uvicorn
 
+from mockflow import __version__
 from mockflow.app import MockflowApp, create_app
 from mockflow.clock import Clock
 from mockflow.console import Banner, ProgressLine, log_banner, log_config, make_banner
@@ -75,15 +75,31 @@ _LIMIT_HELP = {
 
 
 def package_version() -> str:
+    """The installed distribution's version. importlib.metadata costs `serve` 10-40 ms of start-up
+    (an email parser and a scan of sys.path), so it is loaded only when asked; the banner shows
+    `mockflow.__version__`, which tests/test_cli.py keeps equal to this."""
+    metadata = importlib.import_module("importlib.metadata")
     try:
-        return metadata.version("airflow-mockflow")
+        return str(metadata.version("airflow-mockflow"))
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """argparse's own version action wants the text when the parser is built, for every command."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the installed version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"mockflow {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockflow", description="An in-memory mock of the Airflow 2.5.3 REST API.")
-    parser.add_argument("--version", action="version", version=f"mockflow {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the mock server (embedded default data unless --fixtures)")
     _add_serve_settings(serve)
@@ -331,7 +347,7 @@ class QuietExitServer(uvicorn.Server):
                 host, port = bound.getsockname()[:2]
         shown = f"[{host}]" if ":" in str(host) else str(host)
         names = tuple(self.settings.fixtures)
-        return make_banner(self.settings, self.state, names, f"http://{shown}:{port}", package_version())
+        return make_banner(self.settings, self.state, names, f"http://{shown}:{port}", __version__)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

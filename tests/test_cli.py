@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import mockflow
 from mockflow import cli
 from mockflow.console import ProgressLine
 from mockflow.fixtureset.generate import GeneratorSettings, generate_set
@@ -120,7 +121,8 @@ def run_cli(*argv: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> 
 def test_version_comes_from_the_package_metadata() -> None:
     result = run_cli("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"mockflow {metadata.version('airflow-mockflow')}"
+    assert result.stdout == f"mockflow {metadata.version('airflow-mockflow')}\n"
+    assert mockflow.__version__ == metadata.version("airflow-mockflow")  # what the banner shows
 
 
 @pytest.mark.parametrize(("argv", "env", "message"), [
