@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from mockflow.api.bundle import airflow_v1
@@ -163,6 +163,10 @@ class MockflowApp:
         if scope["type"] != "http":
             return
         path: str = scope.get("path", "")
+        if self.settings.control and path == control_bundle().prefix:
+            # The inspector lives at `/_mockflow/`; its relative links need the slash.
+            await _to_inspector(scope)(scope, receive, send)
+            return
         if any(bundle.owns(path) for bundle in self.bundles):
             response: Response = render(problem_reply(RouteNotFound()))
         else:
@@ -231,6 +235,13 @@ def render(reply: Reply) -> Response:
         return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
     return Response(dump_json(reply.body), status_code=reply.status, headers=reply.headers,
                     media_type=reply.content_type)
+
+
+def _to_inspector(scope: Scope) -> Response:
+    # Relative (`_mockflow/`), so it holds below any root path the server is mounted at.
+    query = scope.get("query_string", b"").decode("latin-1")
+    location = control_bundle().prefix.rsplit("/", 1)[-1] + "/" + (f"?{query}" if query else "")
+    return RedirectResponse(location, status_code=308)
 
 
 _HTML_404 = "<!DOCTYPE html>\n<html><head><title>Airflow 404</title></head><body><h1>404</h1></body></html>\n"

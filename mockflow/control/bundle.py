@@ -7,7 +7,7 @@ from typing import Any
 
 from mockflow.api.context import Reply
 from mockflow.bundle import Bundle, handlers_of
-from mockflow.control import api, simulation_api
+from mockflow.control import api, inspector, simulation_api
 from mockflow.control.checks import CONTROL_SPEC
 from mockflow.control.facade import Control
 from mockflow.control.steps import guard_control
@@ -26,6 +26,7 @@ def call_control(ex: Exchange, call_next: Next) -> Reply:
 @functools.cache
 def control_bundle() -> Bundle:
     spec = load_spec(CONTROL_SPEC)
-    return Bundle(name="mockflow-control", spec=spec, handlers=handlers_of((api, simulation_api), set(spec.operations)),
+    return Bundle(name="mockflow-control", spec=spec,
+                  handlers=handlers_of((api, simulation_api, inspector), set(spec.operations)),
                   steps=(guard_control, validate_request, call_control), observed=False,
-                  optional_body_defaults=True)
+                  public_operations=frozenset({"get_inspector"}), optional_body_defaults=True)

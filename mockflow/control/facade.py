@@ -22,6 +22,7 @@ from mockflow.control.checks import CONTROL_SPEC
 from mockflow.control.faults import Effect, Match, Rule
 from mockflow.control.journal import Entry, Filter
 from mockflow.control.namespaces import Namespace
+from mockflow.control.overview import overview
 from mockflow.control.simulation_facade import SimulationControls
 from mockflow.problems import AlreadyExists, BadRequest, NotFound, ResponseInvalid
 from mockflow.spec import load_spec
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 RESETTABLE = ("store", "journal", "faults", "clock", "simulation")
+DEFAULT_GRID_RUNS = 10  # the spec's default for `runs`
 
 
 class Control(SimulationControls):
@@ -221,6 +223,23 @@ class Control(SimulationControls):
         self._space.store.clock.advance(timedelta(seconds=move["seconds"]))
         self._catch_up()
         return self.get_clock()
+
+    # --- the inspector --------------------------------------------------------------------
+
+    def get_overview(self, query: Mapping[str, Any] | None = None) -> JSON:
+        """The store at a glance for the inspector page: what the Airflow API would answer at this
+        instant (the simulation catches up first, as before an Airflow request)."""
+        query = self._checked_query("get_overview", query or {})
+        store, simulation = self._space.store, self._simulation()
+        with store.lock:
+            self._catch_up()
+            seen = overview(store.state, query.get("runs", DEFAULT_GRID_RUNS))
+            scripts = len(simulation.book.to_wire())
+        journal = self._space.journal
+        return {"namespace": self._space.name, "clock": self.get_clock(),
+                "simulation": {"mode": simulation.mode, "speed": simulation.speed, "scripts": scripts},
+                "journal": {"entries": len(journal.entries), "dropped": journal.dropped},
+                "faults": len(self._space.faults.rules), **seen}
 
     # --- checks shared with HTTP ------------------------------------------------------------
 

@@ -94,6 +94,9 @@ class RemoteControl:
     def advance_clock(self, move: Mapping[str, Any]) -> JSON:
         return self._call("POST", "/clock/advance", json=dict(move))
 
+    def get_overview(self, query: Mapping[str, Any] | None = None) -> JSON:
+        return self._call("GET", "/overview", params=dict(query or {}))
+
     def _call(self, method: str, path: str, **options: Any) -> JSON:
         response = self._http.request(method, path, **options)
         if response.status_code == 404 and path == "/info":
