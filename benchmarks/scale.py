@@ -1,10 +1,16 @@
 """The store at scale: 1,000 DAGs x 100 runs x 10 tasks = 100,000 runs and 1,000,000 task instances.
 
     .venv/bin/python benchmarks/scale.py [--dags 1000] [--runs 100] [--tasks 10]
+    .venv/bin/python benchmarks/scale.py --from-files DIR    # a set from `mockflow generate`
 
 Builds the data in memory (records, not files, so the figure is the store's own), then times
 filtered list calls with limit=100: the handler alone and the whole in-process request, and
 reports resident memory per million task instances.
+
+With `--from-files`, times the first `create_app` of a new process on a set of files (target
+<= 5 s for the generated 1,000-DAG / 1M-TI set), twice: once reading the files (which writes the
+seed file beside the bytecode, unless one for this set and code exists), then from that seed file;
+with each, peak resident memory and the size of the seed a reset restores (target < 1 GB).
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -89,8 +97,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--from-files", metavar="DIR", help="time the first create_app on this fixture set")
     args = parser.parse_args()
-    run_scale(args.dags, args.runs, args.tasks, args.iterations)
+    if args.from_files:
+        first_apps(args.from_files)
+    else:
+        run_scale(args.dags, args.runs, args.tasks, args.iterations)
+
+
+_FIRST_APP = """
+import resource, sys, time
+started = time.perf_counter()
+from mockflow import Settings, create_app
+app = create_app(Settings(fixtures=(sys.argv[1],)))
+took = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{took:.1f} s, peak resident {peak:.0f} MB, {len(app.store.state.task_instances)} task instances,"
+      f" seed {len(app.store.seed) / 2**20:.0f} MB")
+"""
+
+
+def first_apps(directory: str) -> None:
+    """The first create_app of two new processes: the seed file is written by the first at the latest."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    root = str(Path(__file__).resolve().parents[1])
+    for label in ("reading the files (or an earlier seed file)", "from the seed file"):
+        out = subprocess.run([sys.executable, "-c", _FIRST_APP, directory], env=env, cwd=root, check=True,
+                             capture_output=True, text=True).stdout.strip()
+        print(f"first create_app, {label}: {out}")
 
 
 def run_scale(dags: int = 1000, runs: int = 100, tasks: int = 10, iterations: int = 30) -> None:

@@ -9,9 +9,12 @@ the bundle's own steps (`mockflow.pipeline`). The reply becomes bytes in one pla
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -174,6 +177,21 @@ class MockflowApp:
         self._journal_unrouted(Request(scope), 404, _UNROUTED)
         await response(scope, receive, send)
 
+    async def redirect(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """Werkzeug's answer to a path with repeated slashes: 308 to the merged path, an HTML page."""
+        request = Request(scope)
+        host = request.headers.get("host") or "{}:{}".format(*(scope.get("server") or ("localhost", 80)))
+        query = scope.get("query_string", b"").decode("latin-1")
+        # The path as sent, merged and percent-encoded (Werkzeug's iri_to_uri): a header is ASCII.
+        sent: bytes = scope.get("raw_path") or (scope.get("root_path", "") + path).encode()
+        merged = re.sub(rb"/{2,}", b"/", sent)
+        location = f"{scope.get('scheme', 'http')}://{host}{quote(merged, safe=_URI_SAFE)}" + (
+            f"?{query}" if query else "")
+        self._journal_unrouted(request, 308, _UNROUTED)
+        shown = html.escape(location).replace("&#x27;", "&#39;")  # markupsafe's spelling
+        body = _HTML_REDIRECT.format(url=shown)
+        await HTMLResponse(body, status_code=308, headers={"Location": location})(scope, receive, send)
+
     def method_not_allowed(self, allowed: list[str], request: Request) -> Response:
         # Airflow forgets the Allow header; RFC 9110 asks for it on a 405, so mockflow sends it.
         response = render(problem_reply(MethodNotAllowed()))
@@ -196,6 +214,10 @@ class MockflowApp:
 
 
 _UNROUTED = "no operation of the API answers this method and path"
+_URI_SAFE = "/%:@!$&'()*+,;=~"  # kept as sent: percent escapes and the path's reserved characters
+_HTML_REDIRECT = ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+                  "<p>You should be redirected automatically to the target URL: <a href=\"{url}\">{url}</a>. If not, "
+                  "click the link.\n")
 
 
 class _WatchedSend:

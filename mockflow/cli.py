@@ -44,6 +44,7 @@ from mockflow.settings import (
     Settings,
     env_name,
 )
+from mockflow.store import Store
 from mockflow.store.state import State
 
 
@@ -288,6 +289,7 @@ def serve(args: argparse.Namespace) -> int:
         # out of the collector's sight, a full collection under a write load walks only what requests added.
         gc.collect()
         gc.freeze()
+        Store.freeze_new_states = True  # and each state a reset thaws or an import brings
     try:
         config = uvicorn_config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                                 http=args.http, loop=args.loop,

@@ -142,8 +142,6 @@ REFUSALS: tuple[Refusal, ...] = (
             "`name` and `slots` are required by the handler (behaviour: post_pool)"),
     Refusal("patch_pool", 400, r"Missing required property\(ies\): \[.*\]",
             "without `update_mask` the handler requires `name` and `slots` (behaviour: patch_pool)"),
-    Refusal("post_pool", 400, "Pool name cannot be empty", "an empty name could never be reached again "
-            "(docs/differences.md: post_pool)"),
     Refusal("patch_role", 400, r"'.*' in update_mask is unknown", "`update_mask` names only `name` and "
             "`actions` (behaviour: patch_role)"),
     Refusal("patch_user", 400, r"Unknown update masks: .*", "every `update_mask` name must be in the body "
@@ -165,7 +163,7 @@ REFUSALS: tuple[Refusal, ...] = (
     *(Refusal(op, 400, _marshmallow(_UNKNOWN_FIELD, _MISSING), _UNKNOWN) for op in (
         "clear_dag_run", "get_task_instances_batch", "get_dag_runs_batch", "patch_connection", "patch_dag",
         "patch_dags", "patch_mapped_task_instance", "patch_pool", "patch_role", "patch_task_instance",
-        "patch_variable", "post_pool", "post_role", "set_dag_run_note",
+        "post_pool", "post_role", "set_dag_run_note",
         "set_mapped_task_instance_note", "set_task_instance_note", "test_connection", "update_dag_run_state")),
     Refusal("post_set_task_instances_state", 400, _marshmallow(
         _UNKNOWN_FIELD, _MISSING, "Not a valid datetime.",
@@ -187,9 +185,11 @@ REFUSALS: tuple[Refusal, ...] = (
             "a null `logical_date` or `execution_date` (behaviour: post_dag_run)"),
     *(Refusal(op, 400, _marshmallow(_UNKNOWN_FIELD, _MISSING, "Field may not be null."),
               _UNKNOWN + "; marshmallow refuses the nulls the spec allows") for op in ("post_user", "patch_user")),
-    *(Refusal(op, 400, _marshmallow(_UNKNOWN_FIELD, _MISSING, "Shorter than minimum length 1."),
-              _UNKNOWN + "; an empty id could never be reached again (docs/differences.md)") for op in (
-        "post_connection", "post_variables")),
+    Refusal("post_connection", 400, _marshmallow(_UNKNOWN_FIELD, _MISSING, "Longer than maximum length 250."),
+            _UNKNOWN + "; `connection_id` is at most 250 characters (behaviour: post_connection)"),
+    *(Refusal(op, 400, _marshmallow(_UNKNOWN_FIELD, _MISSING, "Field may not be null."),
+              _UNKNOWN + "; marshmallow refuses a null `description` the spec allows") for op in (
+        "post_variables", "patch_variable")),
     *(Refusal(op, 400, "None is not of type 'object'", "no body: the spec does not mark it required, but connexion "
               "refuses a request without one (behaviour 0.5)") for op in (
         "patch_mapped_task_instance", "patch_task_instance")),
@@ -199,8 +199,6 @@ REFUSALS: tuple[Refusal, ...] = (
       for op in sorted(name for name, op in load_spec().operations.items() if op.body_schema is not None)),
     *(Refusal(op, 400, r"The specified (action|resource): '.*' was not found", "actions and resources must exist "
               "(behaviour: post_role)") for op in ("post_role", "patch_role")),
-    Refusal("patch_role", 400, r"Role with name '.*' already exists", "renaming onto an existing role "
-            "(docs/differences.md: patch_role)"),
     Refusal("patch_role", 400, r"'actions' is in update_mask but missing from the request body",
             "docs/differences.md: patch_role"),
     Refusal("patch_pool", 400, r"'.*' is in update_mask but missing from the request body|'.*' is read-only and "

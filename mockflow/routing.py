@@ -12,6 +12,7 @@ so the first route that matches is the one Starlette's scan would have picked.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -36,6 +37,8 @@ class Dispatcher(Protocol):
     def method_not_allowed(self, allowed: list[str], request: Request) -> Response: ...
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    async def redirect(self, scope: Scope, receive: Receive, send: Send, path: str) -> None: ...
 
 
 SCOPE_KEY = "mockflow.app"
@@ -134,8 +137,19 @@ class Routes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope.setdefault("router", self)
+        path = _route_path(scope)
+        if path.startswith("//"):  # the WSGI server drops repeated leading slashes
+            scope["path"] = scope["path"][:len(scope["path"]) - len(path)] + "/" + path.lstrip("/")
+            path = _route_path(scope)
+        if "//" in path and not self._inside_a_path_value(scope, path):
+            merged = self.merged(path)
+            if merged is None:
+                await _not_found(scope, receive, send)
+            else:
+                await scope[SCOPE_KEY].redirect(scope, receive, send, merged)
+            return
         partial: tuple[Route, Scope] | None = None
-        for route in self.candidates(_route_path(scope)):
+        for route in self.candidates(path):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["route"] = route
@@ -150,6 +164,32 @@ class Routes:
             await partial[0].handle(scope, receive, send)
             return
         await _not_found(scope, receive, send)
+
+
+    def _inside_a_path_value(self, scope: Scope, path: str) -> bool:
+        """Werkzeug merges slashes between segments only: `//` inside the value of a path
+        parameter (`/datasets/s3://bucket/key`) is the value's own, and routes as it is."""
+        for route in self.candidates(path):
+            if not _spans(route):
+                continue
+            match, child = route.matches(scope)
+            if match is Match.NONE:
+                continue
+            values = [str(value) for value in child.get("path_params", {}).values()]
+            tail = values[-1] if values else ""
+            return bool(tail) and path.endswith(tail) and "//" not in path[:-len(tail)] and not tail.startswith("/")
+        return False
+
+    def merged(self, path: str) -> str | None:
+        """Werkzeug's `merge_slashes`: a path with `//` inside whose merged form some route takes
+        is redirected there (308); a `///`, or a trailing slash, matches nothing (observed on 2.5.3)."""
+        if "///" in path or path.endswith("/"):
+            return None
+        merged = re.sub("/{2,}", "/", path)
+        scope: Scope = {"type": "http", "path": merged, "root_path": "", "method": "GET"}
+        if any(route.matches(scope)[0] is not Match.NONE for route in self.candidates(merged)):
+            return merged
+        return None
 
 
 def _route_path(scope: Scope) -> str:

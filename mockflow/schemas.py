@@ -3,17 +3,19 @@
 * `to_json_schema` gives plain JSON Schema (draft 4) for jsonschema-rs, the compiled fast path:
   `nullable` becomes a `null` alternative, `readOnly`/`writeOnly` become "must be absent" in the
   direction where OpenAPI forbids them, vendor keys and discriminators are dropped.
-* `MessageValidator` reproduces the messages of the real server's validator (connexion on top of
-  Python jsonschema, draft 4): it runs only once a request is known to be invalid.
+* `first_error` reproduces the messages of the real server's validator (connexion on top of
+  Python jsonschema, draft 4): it runs only once a request is known to be invalid, so Python
+  jsonschema (a fifth of `mockflow serve`'s imports) is imported then, not at start-up.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from jsonschema import Draft4Validator, FormatChecker, validators
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 JSON = dict[str, Any]
 Direction = Literal["request", "response"]
@@ -84,23 +86,23 @@ def _admit_null(schema: JSON) -> JSON:
 def _type_allowing_null(validator: Any, types: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     if instance is None and schema.get("nullable") is True:
         return
-    yield from Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
+    yield from _jsonschema().draft4.VALIDATORS["type"](validator, types, instance, schema)
 
 
 def _enum_allowing_null(validator: Any, enums: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     if instance is None and schema.get("nullable") is True:
         return
-    yield from Draft4Validator.VALIDATORS["enum"](validator, enums, instance, schema)
+    yield from _jsonschema().draft4.VALIDATORS["enum"](validator, enums, instance, schema)
 
 
 def _read_only(validator: Any, read_only: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     if read_only is True:
-        yield ValidationError("Property is read-only")
+        yield _jsonschema().error("Property is read-only")
 
 
 def _write_only(validator: Any, write_only: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     if write_only is True:
-        yield ValidationError("Property is write-only")
+        yield _jsonschema().error("Property is write-only")
 
 
 def _required_for(flag: str) -> Any:
@@ -113,7 +115,7 @@ def _required_for(flag: str) -> Any:
                 continue
             if isinstance(properties.get(name), dict) and properties[name].get(flag) is True:
                 continue  # OpenAPI: a read-only property is not required in a request (and vice versa)
-            yield ValidationError(f"{name!r} is a required property")
+            yield _jsonschema().error(f"{name!r} is a required property")
 
     return required
 
@@ -121,29 +123,43 @@ def _required_for(flag: str) -> Any:
 def _min_items(validator: Any, minimum: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     # jsonschema 3 (the real server's) says "is too short"; newer releases say "should be non-empty"
     if validator.is_type(instance, "array") and len(instance) < minimum:
-        yield ValidationError(f"{instance!r} is too short")
+        yield _jsonschema().error(f"{instance!r} is too short")
 
 
 def _min_length(validator: Any, minimum: Any, instance: Any, schema: JSON) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and len(instance) < minimum:
-        yield ValidationError(f"{instance!r} is too short")
+        yield _jsonschema().error(f"{instance!r} is too short")
 
 
-_common = {"type": _type_allowing_null, "enum": _enum_allowing_null, "minItems": _min_items,
-           "minLength": _min_length}
-RequestMessageValidator = validators.extend(
-    Draft4Validator, {**_common, "readOnly": _read_only, "required": _required_for("readOnly")}
-)
-ResponseMessageValidator = validators.extend(
-    Draft4Validator, {**_common, "writeOnly": _write_only, "required": _required_for("writeOnly")}
-)
-FORMAT_CHECKER = FormatChecker(["date-time"])
+class _Jsonschema:
+    """Python jsonschema and the two message validators made from it, built on first use."""
+
+    def __init__(self) -> None:
+        import jsonschema  # deferred: only an invalid request needs it (see the module docstring)
+
+        self.draft4 = jsonschema.Draft4Validator
+        self.error = jsonschema.ValidationError
+        common = {"type": _type_allowing_null, "enum": _enum_allowing_null, "minItems": _min_items,
+                  "minLength": _min_length}
+        self.request_validator = jsonschema.validators.extend(
+            jsonschema.Draft4Validator, {**common, "readOnly": _read_only, "required": _required_for("readOnly")})
+        self.response_validator = jsonschema.validators.extend(
+            jsonschema.Draft4Validator, {**common, "writeOnly": _write_only, "required": _required_for("writeOnly")})
+        self.format_checker = jsonschema.FormatChecker(["date-time"])
+
+
+@functools.cache
+def _jsonschema() -> _Jsonschema:
+    return _Jsonschema()
 
 
 def first_error(schema: JSON, instance: Any, direction: Direction = "request") -> ValidationError | None:
     """The error the real server would report: the first one its validator meets."""
-    cls = RequestMessageValidator if direction == "request" else ResponseMessageValidator
-    return next(iter(cls(schema, format_checker=FORMAT_CHECKER).iter_errors(instance)), None)
+    engine = _jsonschema()
+    cls = engine.request_validator if direction == "request" else engine.response_validator
+    found: ValidationError | None = next(iter(cls(schema, format_checker=engine.format_checker).iter_errors(instance)),
+                                         None)
+    return found
 
 
 def body_message(error: ValidationError) -> str:

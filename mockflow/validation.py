@@ -3,7 +3,7 @@
 Two engines give the verdicts (`mockflow.verdicts`): `compiled` (default, jsonschema-rs) and
 `openapi-core` (the validator of record, `Settings(validation="openapi-core")`); `off` skips both
 (benchmarks only). Whatever the engine, the *text* of a 400 is built the way the
-real server builds it (connexion's wording, see `schemas.MessageValidator`), and only once a request
+real server builds it (connexion's wording, see `schemas.first_error`), and only once a request
 is already known to be invalid, so the fast path never pays for it.
 """
 

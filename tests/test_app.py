@@ -121,3 +121,64 @@ def test_body_errors_win_over_missing_credentials(make_client: MakeClient) -> No
     response = make_client(auth=None).post("/api/v1/pools", json={"name": "p", "slots": "many"})
     _problem(response, 400, "Bad Request", "'many' is not of type 'integer' - 'slots'", "BadRequest")
 
+
+
+# --- Werkzeug's merge_slashes (observed on a real 2.5.3 behind gunicorn) ---------------------------------
+
+REDIRECT_PAGE = ('<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n'
+                 '<p>You should be redirected automatically to the target URL: <a href="{0}">{0}</a>. If not, '
+                 'click the link.\n')
+
+
+@pytest.mark.parametrize(("path", "location"), [
+    ("/api/v1//pools?limit=1&x=%2F", "http://testserver/api/v1/pools?limit=1&x=%2F"),
+    ("/api/v1//pools//default_pool", "http://testserver/api/v1/pools/default_pool"),
+    ("/api//v1/eventLogs/1", "http://testserver/api/v1/eventLogs/1"),
+    ("/api/v1//dags/nope", "http://testserver/api/v1/dags/nope"),  # the route matches; the DAG is not checked
+])
+def test_a_doubled_slash_inside_the_path_is_a_308_to_the_merged_path(make_client: MakeClient, path: str,
+                                                                     location: str) -> None:
+    anonymous = make_client(auth=None)
+    response = anonymous.get(path, follow_redirects=False)  # before authentication
+    assert response.status_code == 308
+    assert response.headers["location"] == location
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == REDIRECT_PAGE.format(location.replace("&", "&amp;"))
+
+
+def test_a_redirected_write_changes_nothing(client: Client) -> None:
+    before = client.get("/api/v1/pools").json()
+    response = client.post("/api/v1//pools", json={"name": "p", "slots": 1}, follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (308, "http://testserver/api/v1/pools")
+    assert client.get("/api/v1/pools").json() == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1///pools/default_pool", "/api/v1//pools/", "/api/v1/pools/default_pool//",
+                                  "/api/v1//nope//x", "/api/v1/eventLogs//x"])
+def test_slashes_werkzeug_cannot_merge_onto_a_route_are_a_404(client: Client, path: str) -> None:
+    _problem(client.get(path, follow_redirects=False), 404, "Not Found", ROUTE_NOT_FOUND_DETAIL, "about:blank")
+
+
+def test_repeated_leading_slashes_are_served_as_one(client: Client) -> None:
+    assert client.get("///api/v1/pools").json() == client.get("/api/v1/pools").json()
+
+
+def test_slashes_inside_a_path_parameter_are_its_own(client: Client) -> None:
+    made = client.post("/api/v1/variables", json={"key": "a//b", "value": "1"})
+    assert made.status_code == 200
+    assert client.get("/api/v1/variables/a//b", follow_redirects=False).json()["key"] == "a//b"
+    missing = client.get("/api/v1/variables/a///b", follow_redirects=False)
+    assert (missing.status_code, missing.json()["title"]) == (404, "Variable not found")
+    # a doubled slash before the value is merged, and then every slash of the value too
+    moved = client.get("/api/v1//variables/a//b", follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (308, "http://testserver/api/v1/variables/a/b")
+    leading = client.get("/api/v1/variables//ab", follow_redirects=False)
+    assert (leading.status_code, leading.headers["location"]) == (308, "http://testserver/api/v1/variables/ab")
+
+
+def test_a_redirect_location_is_ascii_with_the_escapes_as_sent(client: Client) -> None:
+    response = client.get("/api/v1//dags/caf%C3%A9/dagRuns", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (
+        308, "http://testserver/api/v1/dags/caf%C3%A9/dagRuns")
+    # %2F is a slash once decoded: no route takes the merged path (real 2.5.3: 404 too)
+    assert client.get("/api/v1//dags/caf%C3%A9%2Fx/dagRuns", follow_redirects=False).status_code == 404

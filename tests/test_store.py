@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
+
+import pytest
 
 from mockflow import Settings, Store, create_app
 from mockflow.store import freeze
-from mockflow.store.records import Dag, DagRun, Pool, TaskInstance
+from mockflow.store.records import Dag, DagRun, Pool, TaskInstance, Variable
 from mockflow.store.state import State
 from tests.conftest import MINIMAL
 
@@ -25,7 +28,7 @@ def test_reset_undoes_the_logged_writes() -> None:
     state = store.state
     state.changes.put(state.pools, "extra", Pool("extra", 3))
     state.dag_runs.set_state(state.dag_runs[("etl", "r1")], "failed", datetime(2024, 1, 2, tzinfo=UTC))
-    assert store.reset() == 3  # the pool, the run's state and its end date
+    assert store.reset() == 5  # the pool, the run's state and end date, its state's count and the new one's
     assert store.state is state
     assert "extra" not in store.state.pools
     assert store.state.dag_runs[("etl", "r1")].state == "queued"
@@ -103,3 +106,26 @@ def test_reset_to_another_seed() -> None:
     store.state.dags.clear()
     store.reset()
     assert "etl" in store.state.dags
+
+
+def _collected(obj: object) -> bool:
+    """Whether the cyclic collector still walks `obj` (frozen objects are out of its generations)."""
+    return any(tracked is obj for tracked in gc.get_objects())
+
+
+def test_a_serving_store_freezes_each_state_it_thaws_or_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mockflow serve` sets `freeze_new_states`: a restored state leaves the collector's sight."""
+    store = Store(State(variables={"k": Variable(key="k", value="v")}))
+    try:
+        monkeypatch.setattr(Store, "freeze_new_states", True)
+        store.replace(State(variables={"imported": Variable(key="imported", value="v")}))
+        assert not _collected(store.state.variables)
+        assert store.reset() is None  # after a replace: a thaw of the seed
+        assert list(store.state.variables) == ["k"] and not _collected(store.state.variables)
+    finally:
+        gc.unfreeze()
+    monkeypatch.setattr(Store, "freeze_new_states", False)
+    store.replace(State(variables={"imported": Variable(key="imported", value="v")}))
+    assert _collected(store.state.variables)
+    store.reset()
+    assert _collected(store.state.variables)

@@ -9,16 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mockflow.store.dag_runs import page_runs
 from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.restored import differences, index_problems
 from mockflow.store.state import State
-from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES
+from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES, run_can_move
 from mockflow.store.tables import RunTable, TaskInstanceTable
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 DAGS = ("a", "b", "c")
 RUN_IDS = ("r1", "r2", "r3")
 TASKS = ("t1", "t2", "t3")
+POOLS = ("default_pool", "p1", "p2")
 
 
 def _run(dag_id: str, run_id: str, row_id: int) -> DagRun:
@@ -26,13 +28,17 @@ def _run(dag_id: str, run_id: str, row_id: int) -> DagRun:
 
 
 def _ti(dag_id: str, run_id: str, task_id: str, state: str | None, row_id: int, map_index: int = -1) -> TaskInstance:
+    # Pools and slots vary with the id, so the per-pool sums see several of each.
     return TaskInstance(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, map_index=map_index, state=state,
-                        id=row_id)
+                        id=row_id, pool=POOLS[row_id % 3], pool_slots=row_id % 4)
 
 
 def assert_run_indexes(table: RunTable) -> None:
     scan = list(table.values())
     assert set(table.by_dag) == {run.dag_id for run in scan}
+    for value in (*RUN_STATES, None):
+        assert table.count_in_state(value) == sum(run.state == value for run in scan), value
+    assert 0 not in table.state_counts.values()
     for dag_id in DAGS:
         assert list(table.of_dag(dag_id)) == [run for run in scan if run.dag_id == dag_id]
     for chosen in (None, ["a"], ["a", "b"], ["c", "a"], list(DAGS), ["missing"], []):
@@ -52,6 +58,10 @@ def assert_ti_indexes(table: TaskInstanceTable) -> None:
         expected = [ti for ti in scan if ti.state == value]
         assert list(table.in_state(value)) == expected, value
         assert table.count_in_state(value) == len(expected)
+        for pool in POOLS:
+            in_pool = sum(ti.pool_slots for ti in expected if ti.pool == pool)
+            assert table.pool_slots(pool, value) == in_pool, (pool, value)
+    assert all(all(by_state.values()) for by_state in table.slots_by_pool.values()), "no zero sums are kept"
 
 
 # --- runs -------------------------------------------------------------------------------------------
@@ -140,8 +150,10 @@ def test_ti_indexes_equal_a_full_scan_through_random_changes(seed: int) -> None:
             row_id = next_id if id_kind == 0 else 0 if id_kind == 1 else rng.randint(0, 9)
             table.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
                              rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0, 1])))
-        elif action < 0.85:
+        elif action < 0.75:
             table.set_state(table[rng.choice(keys)], rng.choice(sorted(TI_MANUAL, key=str)))
+        elif action < 0.85:
+            table.update(table[rng.choice(keys)], pool=rng.choice(POOLS), pool_slots=rng.randint(0, 3))
         else:
             table.delete(table[rng.choice(keys)])
         if rng.random() < 0.3:  # reads in between put buckets in order at different moments
@@ -158,13 +170,19 @@ def _random_change(rng: random.Random, state: State, row_id: int) -> None:
             runs.insert(_run(*key, row_id))
     elif action < 0.3:
         runs.delete(runs[rng.choice(list(runs))])
-    elif action < 0.4:
+    elif action < 0.35:
         runs.update(runs[rng.choice(list(runs))], note=str(row_id))
+    elif action < 0.4:
+        run, target = runs[rng.choice(list(runs))], rng.choice(sorted(RUN_STATES))
+        if run_can_move(run.state, target):
+            runs.set_state(run, target, WHEN)
     elif action < 0.6 or not tis:
         tis.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
                        rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0])))
-    elif action < 0.85:
+    elif action < 0.75:
         tis.set_state(tis[rng.choice(list(tis))], rng.choice(sorted(TI_MANUAL, key=str)))
+    elif action < 0.85:
+        tis.update(tis[rng.choice(list(tis))], pool=rng.choice(POOLS), pool_slots=rng.randint(0, 3))
     else:
         tis.delete(tis[rng.choice(list(tis))])
     if rng.random() < 0.3:  # reads in between put state buckets in order at different moments
@@ -227,3 +245,38 @@ def test_tables_pickle_compare_and_share_records_with_their_indexes() -> None:
     copy.task_instances.set_state(copy.task_instances[("a", "r1", "t1", -1)], "failed")
     assert copy != state
     assert state.task_instances[("a", "r1", "t1", -1)].state == "success"
+
+
+def test_pool_slot_sums_follow_inserts_moves_pool_changes_deletes_undo_and_pickling() -> None:
+    state = State()
+    tis = state.task_instances
+    tis.insert(_ti("a", "r1", "t1", "running", 5))  # p2, 1 slot
+    tis.insert(_ti("a", "r1", "t2", "running", 7))  # p1, 3 slots
+    tis.insert(_ti("a", "r1", "t3", "queued", 8))   # p2, 0 slots: no sum kept
+    assert tis.slots_by_pool == {"p2": {"running": 1}, "p1": {"running": 3}}
+    seeded: State = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert seeded.task_instances.slots_by_pool == tis.slots_by_pool
+    state.changes.start()
+    tis.set_state(tis[("a", "r1", "t1", -1)], "success")
+    tis.update(tis[("a", "r1", "t2", -1)], pool="p2", pool_slots=2)
+    tis.delete(tis[("a", "r1", "t3", -1)])
+    tis.insert(_ti("a", "r1", "t3", "queued", 10))  # p1, 2 slots
+    assert tis.slots_by_pool == {"p2": {"success": 1, "running": 2}, "p1": {"queued": 2}}
+    assert tis.pool_slots("p1", "queued") == 2 and tis.pool_slots("p1", "running") == 0
+    state.changes.undo()
+    assert tis.slots_by_pool == {"p2": {"running": 1}, "p1": {"running": 3}}
+    assert index_problems(state) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_state_filtered_page_of_every_run_counts_by_state_and_matches_a_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    state = State()
+    for row_id in range(1, 80):
+        _random_change(rng, state, row_id)
+    for _ in range(20):
+        states = rng.sample(sorted(RUN_STATES), rng.randint(1, 3))
+        offset, limit = rng.randint(0, 6), rng.choice([None, 0, 1, 3, 50])
+        total, page = page_runs(state, None, {}, states, None, offset, limit)
+        scan = [run for run in state.dag_runs.values() if run.state in states]
+        assert total == len(scan) and page == scan[offset:None if limit is None else offset + limit]

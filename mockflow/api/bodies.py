@@ -22,18 +22,20 @@ def load_errors(
     *,
     required: Sequence[str] = (),
     max_lengths: Mapping[str, int] | None = None,
+    not_null: Sequence[str] = (),
 ) -> str | None:
     """The marshmallow error text for `body`, or None when it loads cleanly.
 
     `fields` are the loadable names in declared order; `max_lengths` are the column lengths
-    marshmallow-sqlalchemy turns into `Length(max=...)` checks.
+    marshmallow-sqlalchemy turns into `Length(max=...)` checks; `not_null` are the fields the
+    spec lets be null but marshmallow does not (`allow_none` off).
     """
-    errors = field_errors(body, fields, required, max_lengths or {})
+    errors = field_errors(body, fields, required, max_lengths or {}, not_null)
     return str(errors) if errors else None
 
 
 def field_errors(body: Mapping[str, Any], fields: Sequence[str], required: Sequence[str],
-                 lengths: Mapping[str, int]) -> ErrorTree:
+                 lengths: Mapping[str, int], not_null: Sequence[str] = ()) -> ErrorTree:
     """The error dict of one flat object (nested ones are checked by their callers)."""
     errors: ErrorTree = {}
     for name in fields:
@@ -42,7 +44,9 @@ def field_errors(body: Mapping[str, Any], fields: Sequence[str], required: Seque
                 errors[name] = [MISSING]
             continue
         value, limit = body[name], lengths.get(name)
-        if limit is not None and isinstance(value, str) and len(value) > limit:
+        if value is None and name in not_null:
+            errors[name] = [NULL]
+        elif limit is not None and isinstance(value, str) and len(value) > limit:
             errors[name] = [f"Longer than maximum length {limit}."]
     # marshmallow walks a set here; sorted keeps mockflow's answer stable
     for name in sorted(set(body) - set(fields)):

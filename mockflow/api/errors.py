@@ -74,7 +74,6 @@ TEXTS: dict[str, Text] = {
     "default_pool_delete": Text("Default Pool can't be deleted"),
     "pool_slots_unlimited": Text("slots -1 (unlimited) is not supported: Airflow 2.5.3 cannot serve such a pool "
                                  "(its open_slots would be infinite)"),
-    "pool_name_empty": Text("Pool name cannot be empty"),
     "variable_not_found": Text(None, title="Variable not found"),
     "connection_not_found": Text("The Connection with connection_id: `{connection_id}` was not found",
                                  title="Connection not found"),
@@ -88,7 +87,6 @@ TEXTS: dict[str, Text] = {
     "user_roles_repeated": Text("Cannot give user `{username}` the same role twice: {roles:reprs}"),
     "role_not_found": Text("Role with name {name!r} was not found", title="Role not found"),
     "role_exists": Text("Role with name {name!r} already exists; please update with the PATCH endpoint"),
-    "role_name_taken": Text("Role with name {name!r} already exists"),
     "action_not_found": Text("The specified action: {action!r} was not found"),
     "resource_not_found": Text("The specified resource: {resource!r} was not found"),
     "xcom_not_found": Text(None, title="XCom entry not found"),

@@ -33,7 +33,8 @@ def get_task_instances(call: Call) -> JSON:
     dag_id, run_id = call.path["dag_id"], call.path["dag_run_id"]
     runs = ti_selection.candidate_runs(call.state, None if dag_id == "~" else [dag_id],
                                        None if run_id == "~" else run_id, call.query)
-    total, rows = ti_selection.select(call.state, runs, call.query, *_unchecked_page(call.query))
+    order = ti_selection.scan_order(dag_id != "~", run_id != "~", call.query)
+    total, rows = ti_selection.select(call.state, runs, call.query, *_unchecked_page(call.query), order)
     return _collection(call, rows, total)
 
 
@@ -47,7 +48,8 @@ def get_task_instances_batch(call: Call) -> JSON:
         if filters.get(name) is not None:
             filters[name] = int(filters[name])
     runs = ti_selection.candidate_runs(call.state, body.get("dag_ids") or None, None, filters)
-    total, rows = ti_selection.select(call.state, runs, filters, 0, None)  # paging fields are ignored
+    order = ti_selection.scan_order(bool(body.get("dag_ids")), False, filters)
+    total, rows = ti_selection.select(call.state, runs, filters, 0, None, order)  # paging fields are ignored
     return _collection(call, rows, total)
 
 

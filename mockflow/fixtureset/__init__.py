@@ -11,7 +11,7 @@ One module per concern; the store never imports this package, this package build
 | `loaders.py` | one loader per resource, and `LOADERS`, the ordered table of them |
 | `dags.py` | loading `dags/<dag_id>` files: the DAG, tasks, runs, task instances, XComs, logs |
 | `load.py` | `check_fixture_sets`, `load_fixture_sets`: the whole load, all or nothing |
-| `cache.py` | frozen seeds of the sets read in this process, by file fingerprint (`seeded_store`) |
+| `cache.py` | frozen seeds by file fingerprint, in this process and beside the bytecode (`seeded_store`) |
 | `export.py` | writing a live `State` back as a fixture set |
 | `builders.py` | builders of fixture objects in the real server's wire shapes |
 | `generate/` | `mockflow generate`: large, realistic, deterministic sets |

@@ -160,7 +160,9 @@ class Capture:
         listed = [tag["name"] for tag in item.get("tags") or []]
         if listed != [tag["name"] for tag in wire.get("tags") or []]:
             mock["stored_tag_order"] = listed  # the database's order, kept beside the declared one
-        tasks = self.read.get(f"{path}/tasks")["tasks"]
+        # Every task has the same dag_id, and Python's sort keeps ties in place: this lists the
+        # tasks in the DAG's own order, which the fixture keeps (ties of other orderings use it).
+        tasks = self.read.get(f"{path}/tasks", {"order_by": "dag_id"})["tasks"]
         source = self._source(wire.get("file_token"))
         runs = self.read.pages(f"{path}/dagRuns", "dag_runs")
         if self.options.max_runs is not None:

@@ -64,6 +64,10 @@ class Store:
     every store of the process (the test suite does)."""
 
     verify_all: ClassVar[bool] = False
+    # `mockflow serve` freezes what exists once its app is built (cli.py), and sets this: a state
+    # thawed or imported later is frozen likewise, so a full collection during a write load walks
+    # what requests added, not a whole restored state again and again.
+    freeze_new_states: ClassVar[bool] = False
 
     def __init__(self, seed: State | bytes | None = None, clock: Clock | None = None, *,
                  verify: bool = False) -> None:
@@ -103,12 +107,19 @@ class Store:
                         check_restored(self.state, thaw(self._pristine))
                     return undone
             self._own(thaw(self._pristine), from_seed=True)
+            self._freeze_if_serving()
             return None
 
     def replace(self, state: State) -> None:
         """Serve `state` from now on; a reset still returns to the seed."""
         with self.lock:
             self._own(state, from_seed=False)
+            self._freeze_if_serving()
+
+    def _freeze_if_serving(self) -> None:
+        if self.freeze_new_states:
+            gc.collect()  # the replaced state's cycles (tables and their undo log) go first
+            gc.freeze()
 
     def snapshot(self) -> State:
         """An independent copy of the live state (compare two with `==`)."""

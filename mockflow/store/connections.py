@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from mockflow.store import connection_tests
 from mockflow.store.errors import AlreadyExistsError, NotFoundError
 from mockflow.store.records import Connection
 from mockflow.store.state import State
@@ -111,11 +112,15 @@ class ConnectionCheck(NamedTuple):
     message: str
 
 
-def check_connection(state: State, conn_type: str) -> ConnectionCheck:
-    """What `Connection.test_connection` reports; a known hook with a test method always succeeds."""
+def check_connection(state: State, conn_type: str, fields: Mapping[str, Any] | None = None) -> ConnectionCheck:
+    """What `Connection.test_connection` reports: the hook's own outcome where it needs no network
+    (`connection_tests`), else success for a known hook with a test method."""
     hook = installed_hooks(state).get(conn_type)
     if hook is None:
         return ConnectionCheck(False, f'Unknown hook type "{conn_type}"')
     if not hook.testable:
         return ConnectionCheck(False, f"Hook {hook.class_name} doesn't implement or inherit test_connection method")
+    outcome = connection_tests.decided(conn_type, fields or {})
+    if outcome is not None:
+        return ConnectionCheck(*outcome)
     return ConnectionCheck(True, TEST_SUCCESS)

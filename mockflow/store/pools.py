@@ -1,7 +1,8 @@
 """Pools: fixture reading, slot figures (derived from task instances) and the rules of changes.
 
-Slot figures are never stored: each answer sums `pool_slots` over the task instances that name
-the pool, by state (behaviour reference, Pool).
+Slot figures are not stored with the pool: they are the sums of `pool_slots` over the task
+instances that name the pool, by state (behaviour reference, Pool), which the task-instance table
+keeps up to date as its rows change.
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ def slot_usage(state: State, pool_name: str) -> dict[str, int]:
 
 
 def all_slot_usage(state: State) -> dict[str, dict[str, int]]:
-    """Usage of every pool, from the state index: only running, queued and scheduled task
-    instances are read (a handful, even among a million)."""
-    usage: dict[str, dict[str, int]] = {}
-    for ti_state in COUNTED_STATES:
-        for ti in (state.tis_by_state.get(ti_state) or {}).values():
-            counts = usage.setdefault(ti.pool, dict.fromkeys(COUNTED_STATES, 0))
-            counts[ti_state] += ti.pool_slots
-    return usage
+    """Usage of every pool that has counted task instances, from the task-instance table's
+    per-pool sums (kept as rows change, so no task instance is read)."""
+    return {pool: {ti_state: by_state.get(ti_state, 0) for ti_state in COUNTED_STATES}
+            for pool, by_state in state.task_instances.slots_by_pool.items()
+            if any(ti_state in by_state for ti_state in COUNTED_STATES)}
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -88,11 +86,10 @@ def delete_pool(state: State, pool_name: str) -> None:
 
 
 def _check_values(changes: Mapping[str, Any]) -> None:
-    """What the real server stores but cannot serve afterwards: refused up front."""
+    """What the real server stores but then cannot serve (every answer with the pool is a 500):
+    refused up front. An empty name is stored, as there: only the list can show that pool."""
     if changes.get("slots") == UNLIMITED:
         raise InvalidInputError("pool_slots_unlimited", slots=UNLIMITED)
-    if changes.get("name") == "":
-        raise InvalidInputError("pool_name_empty")
 
 
 def _rename(state: State, pool: Pool, new_name: str) -> None:

@@ -8,8 +8,11 @@ undo-reset must also bring back every dict's key order. `Store(verify=True)` run
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+from mockflow.store.records import TaskInstance
 from mockflow.store.state import State
 from mockflow.store.tables import RunTable, TaskInstanceTable, _Rows
 
@@ -53,7 +56,10 @@ def _run_index_problems(table: RunTable) -> list[str]:
     for run in table.values():
         expected.setdefault(run.dag_id, []).append(run)
     found = {dag_id: list(bucket.values()) for dag_id, bucket in table.by_dag.items()}
-    return [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
+    problems = [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
+    if table.state_counts != Counter(run.state for run in table.values()):
+        problems.append("dag_runs: the counts by state differ from a scan")
+    return problems
 
 
 def _ti_index_problems(table: TaskInstanceTable) -> list[str]:
@@ -68,7 +74,19 @@ def _ti_index_problems(table: TaskInstanceTable) -> list[str]:
     if set(table.by_state) != set(by_state) or any(
             [id(ti) for ti in table.in_state(state)] != [id(ti) for ti in rows] for state, rows in by_state.items()):
         problems.append("task_instances: the state index differs from a scan")
+    if table.slots_by_pool != pool_slots_by_scan(table.values()):
+        problems.append("task_instances: the per-pool slot sums differ from a scan")
     return problems
+
+
+def pool_slots_by_scan(rows: Iterable[TaskInstance]) -> dict[str, dict[str | None, int]]:
+    """pool -> state -> summed pool_slots, as the table keeps them (no zero entries)."""
+    sums: dict[str, dict[str | None, int]] = {}
+    for ti in rows:
+        by_state = sums.setdefault(ti.pool, {})
+        by_state[ti.state] = by_state.get(ti.state, 0) + ti.pool_slots
+    return {pool: {ti_state: total for ti_state, total in by_state.items() if total}
+            for pool, by_state in sums.items() if any(by_state.values())}
 
 
 def _same_objects(found: dict[Any, list[Any]], expected: dict[Any, list[Any]]) -> bool:

@@ -9,6 +9,11 @@ An index answers in the table's order (its insertion order, Airflow's `id` order
 per-run buckets only ever grow at their end, so they keep it. A state bucket receives records
 out of order when states change; it is put back in order on its next read, by `id` while the
 ids increase with insertion (always, for ids the store hands out), otherwise by a full scan.
+
+The task-instance table also keeps the sum of `pool_slots` per pool and state, changed with the
+state index (the same two places), so a pool's slot figures never scan task instances. The run
+table counts its runs by state, so a state-filtered list of every run knows its total without
+reading all runs. Each count change logs its own inverse, like every other write.
 """
 
 from __future__ import annotations
@@ -81,11 +86,12 @@ class _Rows(Generic[K, R]):
 class RunTable(_Rows[RunKey, DagRun]):
     """DAG runs by (dag_id, dag_run_id), with the per-DAG index every run filter starts from."""
 
-    __slots__ = ("_by_dag",)
+    __slots__ = ("_by_dag", "_state_counts")
 
     def __init__(self) -> None:
         super().__init__()
         self._by_dag: dict[str, dict[str, DagRun]] = {}
+        self._state_counts: dict[str | None, int] = {}  # state -> how many runs have it (no zeros)
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -97,6 +103,14 @@ class RunTable(_Rows[RunKey, DagRun]):
     def of_dag(self, dag_id: str) -> Collection[DagRun]:
         bucket = self._by_dag.get(dag_id)
         return bucket.values() if bucket else ()
+
+    def count_in_state(self, run_state: str | None) -> int:
+        return self._state_counts.get(run_state, 0)
+
+    @property
+    def state_counts(self) -> Mapping[str | None, int]:
+        """state -> number of runs in it (read-only; states without runs are absent)."""
+        return self._state_counts
 
     def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
         """Runs of the given DAGs (None: all), in table order."""
@@ -124,6 +138,7 @@ class RunTable(_Rows[RunKey, DagRun]):
             bucket = {}
             changes.put(self._by_dag, run.dag_id, bucket)
         changes.put(bucket, run.dag_run_id, run)
+        self._count(run.state, +1)
 
     def delete(self, run: DagRun) -> None:
         changes = self.changes
@@ -133,6 +148,7 @@ class RunTable(_Rows[RunKey, DagRun]):
             changes.pop(bucket, run.dag_run_id, None)
             if not bucket:
                 changes.pop(self._by_dag, run.dag_id)
+        self._count(run.state, -1)
 
     def delete_dags(self, dag_ids: Collection[str]) -> None:
         for dag_id in dag_ids:
@@ -145,23 +161,39 @@ class RunTable(_Rows[RunKey, DagRun]):
             return
         if not run_can_move(run.state, new_state):
             raise ValueError(f"a DAG run cannot move from {run.state!r} to {new_state!r}")
+        self._count(run.state, -1)
         self.changes.set(run, state=new_state, end_date=now if new_state in RUN_FINISHED else None)
+        self._count(new_state, +1)
 
     def update(self, run: DagRun, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
         _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state"))
 
+    def _count(self, run_state: str | None, change: int) -> None:
+        if self.changes.on:
+            self.changes.record(self._add_to_count, run_state, -change)
+        self._add_to_count(run_state, change)
+
+    def _add_to_count(self, run_state: str | None, change: int) -> None:
+        total = self._state_counts.get(run_state, 0) + change
+        if total:
+            self._state_counts[run_state] = total
+        else:
+            self._state_counts.pop(run_state, None)
+
 
 class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run and by state."""
 
-    __slots__ = ("_by_run", "_by_state", "_unsorted")
+    __slots__ = ("_by_run", "_by_state", "_pool_slots", "_unsorted")
 
     def __init__(self) -> None:
         super().__init__()
         self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
         self._by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = {}
         self._unsorted: set[str | None] = set()  # state buckets to put in order before their next read
+        # pool -> state -> sum of pool_slots of the rows in that pool and state (no zero entries)
+        self._pool_slots: dict[str, dict[str | None, int]] = {}
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -181,6 +213,15 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     def count_in_state(self, ti_state: str | None) -> int:
         return len(self._by_state.get(ti_state) or ())
 
+    def pool_slots(self, pool: str, ti_state: str | None) -> int:
+        """The sum of `pool_slots` over the task instances in `pool` and `ti_state`."""
+        return self._pool_slots.get(pool, {}).get(ti_state, 0)
+
+    @property
+    def slots_by_pool(self) -> Mapping[str, Mapping[str | None, int]]:
+        """pool -> state -> summed `pool_slots` (read-only; states without rows are absent)."""
+        return self._pool_slots
+
     def in_state(self, ti_state: str | None) -> Collection[TaskInstance]:
         """The task instances in one state, in table order."""
         bucket = self._by_state.get(ti_state)
@@ -194,6 +235,13 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
                 ordered = [(key, ti) for key, ti in self._rows.items() if ti.state == ti_state]
             self._by_state[ti_state] = bucket = dict(ordered)
         return bucket.values()
+
+    def in_table_order(self, rows: Iterable[TaskInstance]) -> list[TaskInstance]:
+        """Rows of this table, put in table order (by `id` while ids follow insertion)."""
+        if self._ids_ordered:
+            return sorted(rows, key=lambda ti: ti.id)
+        position = {key: index for index, key in enumerate(self._rows)}
+        return sorted(rows, key=lambda ti: position[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)])
 
     # --- writes --------------------------------------------------------------------------------------
 
@@ -243,7 +291,13 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def update(self, ti: TaskInstance, **fields: Any) -> None:
         """Changes fields other than the key and the state."""
+        moves_slots = "pool" in fields or "pool_slots" in fields
+        if moves_slots:  # out of the pool sums with the old values, back in with the new ones
+            self._logged_count(ti, -1)
         _update(self.changes, ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
+        if moves_slots:
+            ti.pool = sys.intern(ti.pool)
+            self._logged_count(ti, +1)
 
     # The state buckets are not logged entry by entry: each write records the inverse that puts
     # the row back in or takes it out, and the bucket's order is restored lazily, by `in_state`.
@@ -253,6 +307,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         self._put_state(ti, key)
 
     def _put_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+        self._count(ti, +1)
         bucket = self._by_state.setdefault(ti.state, {})
         # Landing at the end is right for the latest row only: later than all others by id, or
         # appended to the table just now (then the caller marks nothing else out of place).
@@ -262,13 +317,35 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def _drop_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
         bucket = self._by_state.get(ti.state)
-        if bucket is not None and self.changes.on and key in bucket:
+        if bucket is None:
+            return
+        if self.changes.on and key in bucket:
             self.changes.record(self._put_state, ti, key)
-        if bucket is not None:
-            bucket.pop(key, None)
-            if not bucket:
-                del self._by_state[ti.state]
-                self._unsorted.discard(ti.state)
+        dropped = bucket.pop(key, None)
+        if dropped is None:
+            return
+        self._count(dropped, -1)
+        if not bucket:
+            del self._by_state[ti.state]
+            self._unsorted.discard(ti.state)
+
+    def _logged_count(self, ti: TaskInstance, sign: int) -> None:
+        if self.changes.on:
+            self.changes.record(self._count, ti, -sign)
+        self._count(ti, sign)
+
+    def _count(self, ti: TaskInstance, sign: int) -> None:
+        """Adds (sign +1) or takes away (-1) the row's slots in its pool and state."""
+        by_state = self._pool_slots.get(ti.pool)
+        if by_state is None:
+            by_state = self._pool_slots[ti.pool] = {}
+        total = by_state.get(ti.state, 0) + sign * ti.pool_slots
+        if total:
+            by_state[ti.state] = total
+        else:
+            by_state.pop(ti.state, None)
+            if not by_state:
+                del self._pool_slots[ti.pool]
 
 
 def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:

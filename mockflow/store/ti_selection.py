@@ -35,6 +35,8 @@ def ti_predicate(filters: Mapping[str, Any]) -> Predicate | None:
             checks.append(_member_check(name, frozenset(values)))
     if not checks:
         return None
+    if len(checks) == 1:  # the usual case, without a generator per task instance
+        return checks[0]
     return lambda ti: all(check(ti) for check in checks)
 
 
@@ -75,40 +77,72 @@ def candidate_runs(state: State, dag_ids: Iterable[str] | None, run_id: str | No
     return list(runs)
 
 
+OrderKey = Callable[[TaskInstance], tuple[Any, ...]]
+
+
+def scan_order(dag_ids_given: bool, run_given: bool, filters: Mapping[str, Any]) -> OrderKey | None:
+    """The order the real server's SQLite query plan gives a task-instance list, as a sort key
+    over rows in table (rowid) order; None means table order. The list has no ORDER BY, so the
+    index SQLite walks decides (all observed on a real 2.5.3):
+    - a DAG and a run (`ti_dag_run`), or DAGs and an `execution_date` range (the plan starts
+      from `dag_run`): table order; but a state filter without `none` (one IN) walks
+      `ti_dag_state`, so the rows come by state;
+    - DAGs without a run (`ti_dag_state`): DAG id ascending, then state (NULL first);
+    - any DAG with a state filter (`ti_state`): grouped by state, ascending; when `none` is asked
+      for, SQLite looks up each asked state in turn, so the groups follow the request;
+    - any DAG and run with a pool filter (`ti_pool`): pool, state, priority weight;
+    - otherwise (a full scan): table order."""
+    dated = filters.get("execution_date_gte") is not None or filters.get("execution_date_lte") is not None
+    asked = filters.get("state")
+    if dag_ids_given:
+        if run_given and asked and "none" not in asked:
+            return lambda ti: (ti.state or "",)
+        if run_given or dated:
+            return None
+        return lambda ti: (ti.dag_id, _null_first(ti.state))
+    if asked:
+        return _state_terms(list(asked))
+    if filters.get("pool") and not run_given:
+        return lambda ti: (ti.pool, _null_first(ti.state), ti.priority_weight)
+    return None
+
+
+def _null_first(value: str | None) -> tuple[bool, str]:
+    return value is not None, value or ""
+
+
+def _state_terms(asked: list[str]) -> OrderKey:
+    wanted = list(dict.fromkeys(None if value == "none" else value for value in asked))
+    if None not in wanted:  # equalities on one column become one IN, walked in index order
+        wanted.sort(key=_null_first)
+    rank = {value: position for position, value in enumerate(wanted)}
+    return lambda ti: (rank.get(ti.state, len(rank)),)
+
+
 def select(state: State, runs: Sequence[DagRun] | None, filters: Mapping[str, Any], offset: int,
-           limit: int | None) -> tuple[int, list[TaskInstance]]:
-    """(total, page) of the runs' task instances (None: all) matching `filters`, in storage order.
-    With a state filter SQLite walks its state index, so rows come grouped by state (NULL first)."""
+           limit: int | None, order: OrderKey | None = None) -> tuple[int, list[TaskInstance]]:
+    """(total, page) of the runs' task instances (None: all) matching `filters`, in table order
+    sorted by `order` (see `scan_order`), ties in table order."""
     predicate = ti_predicate(filters)
     end = None if limit is None else offset + limit
+    table = state.task_instances
     rows: Iterable[TaskInstance]
     wanted_states = states_of(filters.get("state"))
     if runs is None and wanted_states is not None:
-        return _select_by_state(state, wanted_states, filters, offset, end)
-    if runs is None:
-        rows = state.task_instances.values()
-        total = len(state.task_instances)
+        others = ti_predicate({name: value for name, value in filters.items() if name != "state"})
+        buckets = [table.in_state(value) for value in dict.fromkeys(wanted_states)]
+        rows = table.in_table_order(ti for bucket in buckets for ti in bucket)
+        predicate = others
+    elif runs is None:
+        rows = table.values()
+        if predicate is None and order is None:
+            return len(table), list(islice(rows, offset, end))
     else:
-        indexes = [state.task_instances.of_run(run.dag_id, run.dag_run_id) for run in runs]
+        indexes = [table.of_run(run.dag_id, run.dag_run_id) for run in runs]
         rows = (ti for index in indexes for ti in index.values())
-        total = sum(len(index) for index in indexes)
-    if predicate is None:
-        return total, list(islice(rows, offset, end))
-    matched = [ti for ti in rows if predicate(ti)]
-    if len(set(states_of(filters.get("state")) or ())) > 1:
-        matched.sort(key=lambda ti: (ti.state is not None, ti.state or ""))
-    return len(matched), matched[offset:end]
-
-
-def _select_by_state(state: State, wanted: Sequence[str | None], filters: Mapping[str, Any], offset: int,
-                     end: int | None) -> tuple[int, list[TaskInstance]]:
-    """Every DAG and run, filtered by state: read only those states' index buckets. Several
-    states come grouped by state, NULL first (SQLite walks its state index)."""
-    order = sorted(set(wanted), key=lambda value: (value is not None, value or ""))
-    others = ti_predicate({name: value for name, value in filters.items() if name != "state"})
-    buckets = [state.task_instances.in_state(value) for value in order]
-    if others is None:
-        total = sum(state.task_instances.count_in_state(value) for value in order)
-        return total, list(islice((ti for bucket in buckets for ti in bucket), offset, end))
-    matched = [ti for bucket in buckets for ti in bucket if others(ti)]
+        if len(indexes) > 1:
+            rows = table.in_table_order(rows)
+    matched = list(rows) if predicate is None else [ti for ti in rows if predicate(ti)]
+    if order is not None:
+        matched.sort(key=order)
     return len(matched), matched[offset:end]

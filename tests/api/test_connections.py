@@ -178,8 +178,6 @@ def test_post_unusual_ids_round_trip(pvc: Client, connection_id: str) -> None:
      "{'connection_id': ['Longer than maximum length 250.']}"),
     ({"connection_id": "x", "conn_type": "fs", "host": "h" * 501}, 400, "Bad Request",
      "{'host': ['Longer than maximum length 500.']}"),
-    ({"connection_id": "", "conn_type": "fs"}, 400, "Bad Request",
-     "{'connection_id': ['Shorter than minimum length 1.']}"),
     ({"connection_id": "warehouse", "conn_type": "postgres"}, 409, "Conflict",
      "Connection already exist. ID: warehouse"),
     ("not an object", 400, "Bad Request", "'not an object' is not of type 'object'"),
@@ -279,7 +277,8 @@ def test_delete_then_404(pvc: Client) -> None:
      {"status": True, "message": "Connection successfully tested"}),
     ({"connection_id": "t", "conn_type": "postgres", "host": "h", "password": "p"},
      {"status": True, "message": "Connection successfully tested"}),
-    ({"connection_id": "t", "conn_type": "http"}, {"status": True, "message": "Connection successfully tested"}),
+    ({"connection_id": "t", "conn_type": "http", "host": "example.com"},
+     {"status": True, "message": "Connection successfully tested"}),  # only the network could say otherwise
     ({"connection_id": "t", "conn_type": "imap"},
      {"status": False, "message": "Hook ImapHook doesn't implement or inherit test_connection method"}),
     ({"connection_id": "t", "conn_type": "fs"}, {"status": False, "message": 'Unknown hook type "fs"'}),
@@ -294,6 +293,48 @@ def test_test_connection_answers_like_airflow_and_stores_nothing(pvc: Client, bo
     assert (response.status_code, response.json()) == (200, expected)
     assert connections_table(pvc) == before
     assert audit_rows(pvc) == []
+
+
+FAILED_SQLITE = {"status": False, "message": "unable to open database file"}
+PASSED = {"status": True, "message": "Connection successfully tested"}
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    # all observed on a real 2.5.3 (sqlite and http providers)
+    ({"conn_type": "sqlite"}, PASSED),  # no host: an in-memory database
+    ({"conn_type": "sqlite", "host": ""}, PASSED),
+    ({"conn_type": "sqlite", "host": "/nonexistent-dir-of-mockflow/x.db"}, FAILED_SQLITE),
+    ({"conn_type": "sqlite", "host": "DIR"}, FAILED_SQLITE),  # a directory
+    ({"conn_type": "sqlite", "host": "DIR/new.db"}, PASSED),  # sqlite3 would create it
+    ({"conn_type": "sqlite", "host": "relative.db"}, PASSED),
+    ({"conn_type": "http"}, {"status": False, "message": "Invalid URL 'http://': No host supplied"}),
+    ({"conn_type": "http", "host": "", "port": 8080},
+     {"status": False, "message": "Invalid URL 'http://:8080': No host supplied"}),
+    ({"conn_type": "http", "schema": "HTTPS"},
+     {"status": False, "message": "Invalid URL 'HTTPS://': No host supplied"}),
+    ({"conn_type": "http", "host": "http://"}, {"status": False, "message": "Invalid URL 'http://': No host supplied"}),
+    ({"conn_type": "http", "schema": "ftp"}, {"status": False, "message": "No host specified."}),
+    ({"conn_type": "http", "host": "ftp://"}, {"status": False, "message": "No host specified."}),
+    ({"conn_type": "http", "schema": "ftp", "host": "h"}, {"status": False, "message": "Not supported URL scheme ftp"}),
+])
+def test_test_connection_outcomes_decided_without_a_network(pvc: Client, tmp_path: Any, fields: dict[str, Any],
+                                                            expected: dict[str, Any]) -> None:
+    body = {"connection_id": "t", **fields}
+    if "host" in body:
+        body["host"] = body["host"].replace("DIR", str(tmp_path))
+    response = pvc.post("/api/v1/connections/test", json=body)
+    assert (response.status_code, response.json()) == (200, expected)
+    assert list(tmp_path.iterdir()) == []  # nothing is created
+
+
+def test_test_connection_outcome_scripted_by_a_fault_rule(pvc: Client) -> None:
+    rule = {"match": {"operation_id": "test_connection", "body": {"host": "db.internal"}},
+            "effect": {"body": {"status": False, "message": "could not connect to server: Connection refused"}}}
+    assert pvc.post("/_mockflow/faults", json=rule).status_code == 201
+    body = {"connection_id": "t", "conn_type": "postgres", "host": "db.internal"}
+    assert pvc.post("/api/v1/connections/test", json=body).json() == {
+        "status": False, "message": "could not connect to server: Connection refused"}
+    assert pvc.post("/api/v1/connections/test", json={**body, "host": "db.other"}).json() == PASSED
 
 
 def test_test_connection_without_providers_knows_no_hook(make_client: Callable[..., Client],
@@ -384,3 +425,10 @@ def test_only_op_and_admin_reach_connections(make_client: Callable[..., Client],
     else:
         assert response.status_code == status
         assert connections_table(client) == before
+
+
+def test_an_empty_connection_id_is_stored_and_only_the_list_shows_it(pvc: Client) -> None:
+    made = pvc.post("/api/v1/connections", json={"connection_id": "", "conn_type": "http"})  # real 2.5.3: 200
+    assert (made.status_code, made.json()["connection_id"]) == (200, "")
+    listed = pvc.get("/api/v1/connections", params={"limit": 100}).json()["connections"]
+    assert "" in [conn["connection_id"] for conn in listed]

@@ -588,6 +588,8 @@ def test_mapped_and_decorated_tasks(client: Client) -> None:
     ("retry_delay", ["transform", "extract", "load"]),  # timedeltas; ties keep the DAG's order
     ("depends_on_past", ["extract", "load", "transform"]),
     ("start_date", ["extract", "transform", "load"]),  # all equal: the DAG's order
+    ("-start_date", ["extract", "transform", "load"]),  # a reversed stable sort keeps ties in place (real 2.5.3)
+    ("dag_id", ["extract", "transform", "load"]),  # how `mockflow capture` reads the DAG's own order
     ("upstream_task_ids", ["extract", "transform", "load"]),
     ("label", ["extract", "load", "transform"]),
     ("--task_id", ["transform", "load", "extract"]),  # every leading dash is stripped

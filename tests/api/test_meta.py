@@ -112,6 +112,17 @@ def test_dag_warnings_filter_and_default_order(client: Client) -> None:
     assert client.get("/api/v1/dagWarnings", params={"warning_type": "other"}).json()["total_entries"] == 0
 
 
+@pytest.mark.parametrize(("order_by", "expected"), [
+    ("owner", [3, 1, 2]),
+    ("-owner", [1, 2, 3]),  # no index on owner: a stable sort keeps ties in id order
+    ("dag_id", [1, 2, 3]),  # NULLs first, ties in id order
+    ("-dag_id", [3, 2, 1]),  # idx_log_dag walked backwards: ties reversed too (real 2.5.3)
+])
+def test_event_log_ties_follow_the_index_sqlite_walks(client: Client, order_by: str, expected: list[int]) -> None:
+    body = client.get("/api/v1/eventLogs", params={"order_by": order_by}).json()
+    assert [row["event_log_id"] for row in body["event_logs"]] == expected
+
+
 def test_event_logs_list_get_and_404(client: Client) -> None:
     body = client.get("/api/v1/eventLogs", params={"order_by": "-when"}).json()
     assert [row["event_log_id"] for row in body["event_logs"]] == [2, 1, 3]

@@ -69,9 +69,10 @@ def test_list_of_one_run_in_storage_order(client: Client) -> None:
     (f"{SALES}/dagRuns/~/taskInstances", {"state": "none"}, [(MANUAL, "audit", -1)], 1),
     (f"{SALES}/dagRuns/~/taskInstances", {"state": ["success", "failed"], "limit": 2},
      [(SECOND, "transform", -1), (FIRST, "extract", -1)], 6),  # grouped by state, as SQLite's index gives
-    (f"{SALES}/dagRuns/~/taskInstances", {"pool": "etl"}, [(FIRST, "load", -1), (SECOND, "load", -1),
-                                                            (MANUAL, "load", -1)], 3),
-    (f"{SALES}/dagRuns/~/taskInstances", {"queue": "heavy,nope", "offset": 2}, [(MANUAL, "transform", -1)], 3),
+    # One DAG, any run: SQLite walks `ti_dag_state`, so rows come by state (real 2.5.3)
+    (f"{SALES}/dagRuns/~/taskInstances", {"pool": "etl"}, [(MANUAL, "load", -1), (FIRST, "load", -1),
+                                                            (SECOND, "load", -1)], 3),
+    (f"{SALES}/dagRuns/~/taskInstances", {"queue": "heavy,nope", "offset": 2}, [(FIRST, "transform", -1)], 3),
     (f"{SALES}/dagRuns/~/taskInstances", {"duration_gte": 100, "duration_lte": 1000},
      [(FIRST, "transform", -1), (FIRST, "load", -1), (SECOND, "extract", -1)], 3),
     (f"{SALES}/dagRuns/~/taskInstances", {"duration_lte": 0}, [], 0),
@@ -79,7 +80,7 @@ def test_list_of_one_run_in_storage_order(client: Client) -> None:
      [(MANUAL, "extract", -1)], 5),
     (f"{SALES}/dagRuns/~/taskInstances",
      {"start_date_gte": "2024-03-03T00:00:00Z", "end_date_lte": "2024-03-04T00:00:00Z"},
-     [(SECOND, "extract", -1), (SECOND, "transform", -1)], 2),
+     [(SECOND, "transform", -1), (SECOND, "extract", -1)], 2),  # failed before success
     (f"{SALES}/dagRuns/~/taskInstances", {"limit": 0}, [], 15),
     (f"{SALES}/dagRuns/{FIRST}/taskInstances", {"limit": -1, "offset": 4}, [(FIRST, "notify", -1)], 5),
     (f"{API}/dags/~/dagRuns/{FIRST}/taskInstances", {"limit": 1}, [(FIRST, "extract", -1)], 5),

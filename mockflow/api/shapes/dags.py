@@ -1,8 +1,20 @@
-"""The DAG, DAG-details and task objects of the v1 API."""
+"""The DAG, DAG-details and task objects of the v1 API.
+
+A DAG's object is a pure function of its record's fields (and, for `has_import_errors`, of the
+import errors, read each time). Lists show the same DAGs request after request, so the record's
+part is kept per record with a snapshot of the fields it was made from, and is reused only while
+the record still holds equal values: any write (through the store, its undo log, a state import,
+a thaw, or straight to the record, in-place changes to its lists included) is seen at the next
+read. Callers get their own top-level dict; the values in it are shared, and never changed.
+"""
 
 from __future__ import annotations
 
+import copy
 import functools
+import operator
+from collections.abc import Callable
+from typing import Any
 
 from mockflow.store.dags import file_token, has_import_errors, stored_tags
 from mockflow.store.records import Dag, Task
@@ -61,21 +73,43 @@ def _shared_fields(dag: Dag, tags: list[str]) -> JSON:
     }
 
 
-def dag_to_wire(state: State, dag: Dag) -> JSON:
-    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+# The fields each object is made of (every one its builder below reads).
+_SHARED_INPUTS = ("dag_id", "is_paused", "is_active", "is_subdag", "fileloc", "owners", "description",
+                  "schedule_interval", "tags", "max_active_tasks", "max_active_runs", "wire")
+_DAG_INPUTS = operator.attrgetter(*_SHARED_INPUTS, "stored_tag_order", "root_dag_id", "timetable_description")
+_DETAILS_INPUTS = operator.attrgetter(*_SHARED_INPUTS, "start_date", "end_date")
+_MEMO_KEPT = 16_384  # records remembered per shape; past that the memo starts afresh
+
+
+class _Memo:
+    """The wire part of each record, by `id(record)`, with a deep snapshot of its inputs: a hit
+    needs equal inputs, so neither a changed record nor a new one at a reused id is served stale."""
+
+    def __init__(self, inputs: Callable[[Dag], tuple[Any, ...]], build: Callable[[Dag], JSON]) -> None:
+        self._inputs, self._build = inputs, build
+        self._entries: dict[int, tuple[tuple[Any, ...], JSON]] = {}
+
+    def __call__(self, dag: Dag) -> JSON:
+        inputs = self._inputs(dag)
+        entry = self._entries.get(id(dag))
+        if entry is None or entry[0] != inputs:
+            if len(self._entries) >= _MEMO_KEPT:
+                self._entries.clear()
+            entry = self._entries[id(dag)] = (copy.deepcopy(inputs), self._build(dag))
+        return entry[1]
+
+
+def _dag_part(dag: Dag) -> JSON:
     return {
         **_shared_fields(dag, stored_tags(dag)),
         "root_dag_id": dag.root_dag_id,
         "timetable_description": dag.timetable_description,
-        "has_import_errors": has_import_errors(state, dag),
+        "has_import_errors": None,  # its place in the object; filled per read
         **_echoed(dag, _DAG_ECHOED),
     }
 
 
-def dag_details_to_wire(dag: Dag) -> JSON:
-    """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
-    `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
-    spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
+def _details(dag: Dag) -> JSON:
     return {
         **_shared_fields(dag, dag.tags),
         "concurrency": dag.max_active_tasks,
@@ -83,6 +117,24 @@ def dag_details_to_wire(dag: Dag) -> JSON:
         "end_date": iso(dag.end_date),
         **_echoed(dag, _DETAILS_ECHOED),
     }
+
+
+_dag_memo = _Memo(_DAG_INPUTS, _dag_part)
+_details_memo = _Memo(_DETAILS_INPUTS, _details)
+
+
+def dag_to_wire(state: State, dag: Dag) -> JSON:
+    """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
+    wire = {**_dag_memo(dag)}
+    wire["has_import_errors"] = has_import_errors(state, dag)
+    return wire
+
+
+def dag_details_to_wire(dag: Dag) -> JSON:
+    """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
+    `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
+    spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
+    return {**_details_memo(dag)}
 
 
 _TASK_DEFAULTS: JSON = {
