@@ -16,6 +16,7 @@ import importlib
 import socket
 import threading
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -113,13 +114,15 @@ class LiveServer:
 
 
 def uvicorn_config(app: MockflowApp, *, host: str, port: int, log_level: str, http: str = "auto",
-                   loop: str = "auto", access_log: bool = True) -> uvicorn.Config:
+                   loop: str = "auto", access_log: bool = True,
+                   log_config: dict[str, Any] | None = None) -> uvicorn.Config:
     """uvicorn's settings for mockflow: no lifespan, no websockets (the API has none), and the
     parser and loop asked for (a named one that is not installed fails here, not at the first request)."""
     if http not in HTTP_CHOICES or loop not in LOOP_CHOICES:
         raise ServerError(f"unknown http {http!r} or loop {loop!r}: choose from {HTTP_CHOICES} and {LOOP_CHOICES}")
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off", ws="none",
-                            http=http, loop=loop, access_log=access_log)
+                            http=http, loop=loop, access_log=access_log,
+                            log_config=log_config if log_config is not None else uvicorn.config.LOGGING_CONFIG)
     try:
         config.get_loop_factory()
         if http == "httptools":

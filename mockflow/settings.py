@@ -13,6 +13,9 @@ AuthMode = Literal["basic", "none", "deny"]
 ValidationEngine = Literal["compiled", "openapi-core", "off"]
 AUTH_MODES: tuple[AuthMode, ...] = ("basic", "none", "deny")
 VALIDATION_ENGINES: tuple[ValidationEngine, ...] = ("compiled", "openapi-core", "off")
+SIMULATION_MODES = ("real", "virtual", "off")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,48 +51,82 @@ class Settings:
     max_query_params: int = 256  # 414
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH  # 400; a request body nested deeper is refused
 
+    # How `mockflow serve` logs: uvicorn's level, and text lines or one JSON object per line (CI).
+    log_level: str = "info"
+    log_format: str = "text"
+
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then `MOCKFLOW_<NAME>` variables, then explicit overrides (CLI flags)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, flags: Mapping[str, str] | None = None,
+                 **overrides: Any) -> Settings:
+        """Defaults, then `MOCKFLOW_<NAME>` variables, then explicit overrides (CLI flags).
+
+        `flags` names the flag each override came from: a refused value is reported under the
+        name the user typed (`--port`, `MOCKFLOW_PORT`), not under the field's."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        origin: dict[str, str] = {}
         for f in fields(cls):
-            raw = env.get(f"MOCKFLOW_{f.name.upper()}")
+            raw = env.get(env_name(f.name))
             if raw is not None:
                 values[f.name] = _parse(f.name, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                origin[f.name] = env_name(f.name)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = value
+                origin[name] = (flags or {}).get(name, name)
         settings = replace(cls(), **values)
-        settings.check()
+        try:
+            settings.check()
+        except SettingError as error:
+            raise SettingError(error.name, error.complaint, origin.get(error.name, error.name)) from None
         return settings
 
     def check(self) -> None:
         if self.auth not in AUTH_MODES:
-            raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
+            raise SettingError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
         if self.validation not in VALIDATION_ENGINES:
-            raise ValueError(f"validation must be one of {', '.join(VALIDATION_ENGINES)}, not {self.validation!r}")
+            raise SettingError("validation", f"must be one of {', '.join(VALIDATION_ENGINES)}, "
+                                             f"not {self.validation!r}")
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+            raise SettingError("port", f"must be between 0 and 65535, not {self.port}")
         if self.journal_limit < 0:
-            raise ValueError(f"journal_limit must be 0 or more, not {self.journal_limit}")
-        if self.simulation not in ("virtual", "real", "off"):
-            raise ValueError(f"simulation must be one of virtual, real, off, not {self.simulation!r}")
+            raise SettingError("journal_limit", f"must be 0 or more, not {self.journal_limit}")
+        if self.simulation not in SIMULATION_MODES:
+            raise SettingError("simulation", f"must be one of {', '.join(SIMULATION_MODES)}, not {self.simulation!r}")
         if not self.simulation_speed > 0:
-            raise ValueError(f"simulation_speed must be above 0, not {self.simulation_speed}")
+            raise SettingError("simulation_speed", f"must be above 0, not {self.simulation_speed}")
         if self.max_namespaces < 1:
-            raise ValueError(f"max_namespaces must be 1 or more, not {self.max_namespaces}")
+            raise SettingError("max_namespaces", f"must be 1 or more, not {self.max_namespaces}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingError("log_level", f"must be one of {', '.join(LOG_LEVELS)}, not {self.log_level!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingError("log_format", f"must be one of {', '.join(LOG_FORMATS)}, not {self.log_format!r}")
         self._check_limits()
 
     def _check_limits(self) -> None:
-        for name in _LIMITS:
+        for name in LIMITS:
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be 1 or more, not {getattr(self, name)}")
+                raise SettingError(name, f"must be 1 or more, not {getattr(self, name)}")
         if self.max_json_depth > MAX_JSON_DEPTH_CEILING:
-            raise ValueError(f"max_json_depth must be at most {MAX_JSON_DEPTH_CEILING} (orjson writes at most 254 "
-                             f"levels, and answers wrap values), not {self.max_json_depth}")
+            raise SettingError("max_json_depth", f"must be at most {MAX_JSON_DEPTH_CEILING} (orjson writes at most "
+                                                 f"254 levels, and answers wrap values), not {self.max_json_depth}")
 
 
-_LIMITS = ("max_body_bytes", "max_header_bytes", "max_url_length", "max_query_params", "max_json_depth")
-_INTEGERS = ("port", "seed", "journal_limit", "max_namespaces", *_LIMITS)
+class SettingError(ValueError):
+    """A refused setting, worded with the name the user gave it: field, variable or flag."""
+
+    def __init__(self, name: str, complaint: str, label: str | None = None) -> None:
+        self.name = name
+        self.complaint = complaint
+        super().__init__(f"{label or name} {complaint}")
+
+
+def env_name(field_name: str) -> str:
+    return f"MOCKFLOW_{field_name.upper()}"
+
+
+LIMITS = ("max_body_bytes", "max_header_bytes", "max_url_length", "max_query_params", "max_json_depth")
+_INTEGERS = ("port", "seed", "journal_limit", "max_namespaces", *LIMITS)
 _BOOLEANS = ("expose_config", "control", "fault_header")
 
 
@@ -98,16 +135,18 @@ def _parse(name: str, raw: str) -> Any:
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"MOCKFLOW_{name.upper()} must be an integer, not {raw!r}") from None
+            raise SettingError(name, f"must be an integer, not {raw!r}", env_name(name)) from None
     if name in _BOOLEANS:
         if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-            raise ValueError(f"MOCKFLOW_{name.upper()} must be true or false, not {raw!r}")
+            raise SettingError(name, f"must be true or false, not {raw!r}", env_name(name))
         return raw.lower() in ("true", "1", "yes", "on")
     if name == "simulation_speed":
         try:
             return float(raw)
         except ValueError:
-            raise ValueError(f"MOCKFLOW_SIMULATION_SPEED must be a number, not {raw!r}") from None
+            raise SettingError(name, f"must be a number, not {raw!r}", env_name(name)) from None
+    if name in ("log_level", "log_format"):
+        return raw.lower()
     if name == "control_token":
         return raw or None
     if name == "fixtures":

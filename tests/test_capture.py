@@ -103,7 +103,8 @@ def run_capture(url: str, out: Path, user: str = "admin", password: str = "admin
 def test_capture_command_over_http(live: LiveServer, tmp_path: Path) -> None:
     result = run_capture(live.url, tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    assert "[1/14] build_sales_mart" in result.stderr and "captured" in result.stdout
+    # progress lines draw on a terminal only (test_capture_load_capture_again_is_identical reads them)
+    assert result.stderr == "" and "captured" in result.stdout
     state = load_fixture_sets([tmp_path / "out"])
     assert len(state.dags) == 14 and max(len(runs) for runs in state.runs_by_dag.values()) == 2
 

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1] / "mockflow"
 # layer (a module prefix) -> what no module of it may import (module prefixes), as ARCHITECTURE.md
 # draws it. Type-only imports (`if TYPE_CHECKING:`) do not count.
 WEB = ("starlette", "uvicorn", "httpx")
-ASSEMBLY = ("mockflow.app", "mockflow.routing", "mockflow.server", "mockflow.cli", "mockflow.disconnect")
+ASSEMBLY = ("mockflow.app", "mockflow.routing", "mockflow.server", "mockflow.cli", "mockflow.console",
+            "mockflow.disconnect")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "mockflow.wire": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
     "mockflow.clock": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mockflow.fixtureset import cache
-from mockflow.fixtureset.load import load_fixture_sets
+from mockflow.fixtureset.load import Progress, load_fixture_sets
 from mockflow.store import State
 from mockflow.store.restored import differences
 from tests.conftest import MINIMAL
@@ -39,9 +39,9 @@ def fixture_set(tmp_path: Path) -> Path:
 def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     loads: list[tuple[str, ...]] = []
 
-    def counted(fixtures: tuple[str, ...]) -> State:
+    def counted(fixtures: tuple[str, ...], progress: Progress | None = None) -> State:
         loads.append(fixtures)
-        return load_fixture_sets(fixtures)
+        return load_fixture_sets(fixtures, progress)
 
     monkeypatch.setattr(cache, "load_fixture_sets", counted)
     return loads

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from mockflow.fixtureset.files import default_fixture_dir
-from mockflow.fixtureset.load import load_fixture_sets
+from mockflow.fixtureset.load import Progress, load_fixture_sets
 from mockflow.store import State, Store
 
 Fingerprint = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of every file
@@ -39,15 +39,16 @@ _UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, Import
                IndexError, KeyError)
 
 
-def seeded_store(fixtures: tuple[str, ...]) -> Store:
-    """A store seeded from the layered sets (the embedded default when none is given)."""
+def seeded_store(fixtures: tuple[str, ...], progress: Progress | None = None) -> Store:
+    """A store seeded from the layered sets (the embedded default when none is given); `progress`
+    hears of each DAG file read, when the files are read (not when the seed is cached)."""
     key = (fixtures, fingerprint(fixtures))
     seed = _SEEDS.get(key)
     if seed is not None:
         return Store(seed)
     store = _store_from_disk(key)
     if store is None:
-        store = Store(load_fixture_sets(fixtures))  # the loaded state becomes the live one: no copy
+        store = Store(load_fixture_sets(fixtures, progress))  # the loaded state becomes the live one: no copy
         _write_seed(seed_file(key), store.seed)
     _remember(key, store.seed)
     return store

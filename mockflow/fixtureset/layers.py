@@ -65,6 +65,12 @@ class Layered:
     def report(self, file: Path, path: KeyPath, message: str) -> None:
         self.problems.append(problem(file, path, message))
 
+    def has_problems(self, file: Path) -> bool:
+        """Whether a problem names this file: its loader is then skipped (the set is refused anyway),
+        while the other files still load, so a loader's own refusals show in the same run."""
+        name = str(file)
+        return any(found.file == name for found in self.problems)
+
 
 def _unwrap(stem: str, data: Any) -> Any:
     """A collection answer saved as it came (`{"pools": [...], "total_entries": n}`) loads too."""
@@ -93,6 +99,8 @@ def _merge_list(layered: Layered, stem: str, path: Path, data: list[Any]) -> Non
     key_of = _key_of(stem)
     in_this_file: set[Any] = set()
     for index, item in enumerate(data):
+        if not isinstance(item, dict) and stem != "permissions":
+            continue  # the schema check has said so; it has no key to be known by
         key = key_of(item)
         if key is None:  # no identity (an import error without id): always a new row
             key = (path, index)
@@ -126,11 +134,12 @@ def gather(directories: Iterable[Path]) -> Layered:
                 layered.problems.append(Problem(str(paths[1]), "", f"a second {stem} file in {directory}"))
             for path in paths[:1]:
                 data, valid = read_checked(layered, stem, path)
-                if not valid:
-                    continue
                 if stem in OBJECT_KINDS:
-                    layered.objects[stem] = Item(data, path, ())
-                else:
+                    if valid:
+                        layered.objects[stem] = Item(data, path, ())
+                elif isinstance(data, list):
+                    # Even a file with a broken item is merged: its names stay known, so what points
+                    # at them is not reported as unknown too (one problem, one message).
                     _merge_list(layered, stem, path, data)
     return layered
 

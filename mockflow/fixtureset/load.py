@@ -17,7 +17,7 @@ included). Each resource's loader is in `loaders.py` (DAG files: `dags.py`).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,10 @@ from mockflow.fixtureset.loaders import LOAD_ORDER, LOADERS
 from mockflow.store.builtins import ensure_builtins
 from mockflow.store.state import State
 
-__all__ = ["FixtureError", "Problem", "check_fixture_sets", "default_fixture_dir", "load_fixture_sets"]
+__all__ = ["FixtureError", "Problem", "Progress", "check_fixture_sets", "default_fixture_dir", "load_fixture_sets"]
+
+# Called with (DAG files done, DAG files in all) while a set loads: DAG files are nearly all of a large set.
+Progress = Callable[[int, int], None]
 
 
 def _check_list(layered: Layered, stem: str, known: refs.Known, checks: dict[str, Any]) -> None:
@@ -80,46 +83,55 @@ def _call_loader(layered: Layered, state: State, stem: str, data: Any, file: Pat
 def _load_stem(layered: Layered, state: State, stem: str) -> None:
     if stem in layered.objects:
         item = layered.objects[stem]
-        _call_loader(layered, state, stem, item.data, item.file)
+        if not layered.has_problems(item.file):
+            _call_loader(layered, state, stem, item.data, item.file)
         return
     batch: list[Any] = []
     batch_file: Path | None = None
     for item in layered.lists.get(stem, {}).values():
         if batch_file is not None and item.file != batch_file:
-            _call_loader(layered, state, stem, batch, batch_file)
+            _load_batch(layered, state, stem, batch, batch_file)
             batch = []
         batch.append(item.data)
         batch_file = item.file
     if batch_file is not None:
-        _call_loader(layered, state, stem, batch, batch_file)
+        _load_batch(layered, state, stem, batch, batch_file)
 
 
-def _load_dags(layered: Layered, state: State, known: refs.Known) -> None:
+def _load_batch(layered: Layered, state: State, stem: str, batch: list[Any], file: Path) -> None:
+    if not layered.has_problems(file):
+        _call_loader(layered, state, stem, batch, file)
+
+
+def _load_dags(layered: Layered, state: State, known: refs.Known, progress: Progress | None) -> None:
     """DAG files one at a time (read, check, load, forget), so a large set never sits in memory twice."""
-    for dag_id, path in layered.dag_files.items():
+    total = len(layered.dag_files)
+    for done, (dag_id, path) in enumerate(layered.dag_files.items(), 1):
+        if progress is not None:
+            progress(done, total)
         data, valid = read_checked(layered, "dags", path)
-        if isinstance(data, dict):  # what other files may point at, even when this one is broken
-            known.dags[dag_id] = refs.dag_refs(data)
-        if not valid:
-            continue
+        if not isinstance(data, dict):
+            continue  # unreadable, or not an object: already reported
+        known.dags[dag_id] = refs.dag_refs(data)  # what other files may point at, even when this one is broken
         if data.get("dag_id") != dag_id:
             layered.report(path, ("dag_id",), f"{data.get('dag_id')!r} in a file named for DAG {dag_id!r}")
-        found = list(refs.check_dag(data, known))
-        for key_path, message in found:
+        # The reference checks read wire data defensively, so they run on a schema-broken file too:
+        # a wrong state and an unknown task in one file are both reported in the same run.
+        for key_path, message in refs.check_dag(data, known):
             layered.report(path, key_path, message)
-        if not layered.problems:
+        if valid and not layered.has_problems(path):
             _call_loader(layered, state, "dags", data, path)
 
 
-def build(layered: Layered) -> State:
+def build(layered: Layered, progress: Progress | None = None) -> State:
     """A fresh state from the layered objects; every check and loader problem lands in `layered`."""
     state = State()
     known = _known_before_dags(layered)
     _check_list(layered, "users", known, refs.BEFORE_DAGS)
     for stem in LOAD_ORDER:
         if stem == "dags":
-            _load_dags(layered, state, known)
-        elif not layered.problems:
+            _load_dags(layered, state, known, progress)
+        else:
             _load_stem(layered, state, stem)
     for stem in refs.AFTER_DAGS:
         _check_list(layered, stem, known, refs.AFTER_DAGS)
@@ -127,7 +139,8 @@ def build(layered: Layered) -> State:
     return state
 
 
-def check_fixture_sets(directories: Iterable[str | Path] = ()) -> tuple[State | None, list[Problem]]:
+def check_fixture_sets(directories: Iterable[str | Path] = (),
+                       progress: Progress | None = None) -> tuple[State | None, list[Problem]]:
     """Every problem of the layered sets (not only the first), and the state when there is none."""
     dirs = [Path(d) for d in directories] or [default_fixture_dir()]
     # Loading makes millions of objects and no garbage cycles; the cyclic collector would walk
@@ -136,16 +149,16 @@ def check_fixture_sets(directories: Iterable[str | Path] = ()) -> tuple[State | 
     gc.disable()
     try:
         layered = gather(dirs)
-        state = build(layered)
+        state = build(layered, progress)
     finally:
         if collecting:
             gc.enable()
     return (None, layered.problems) if layered.problems else (state, [])
 
 
-def load_fixture_sets(directories: Iterable[str | Path] = ()) -> State:
+def load_fixture_sets(directories: Iterable[str | Path] = (), progress: Progress | None = None) -> State:
     """A fresh state seeded from the given sets (the embedded default when none is given)."""
-    state, problems = check_fixture_sets(directories)
+    state, problems = check_fixture_sets(directories, progress)
     if state is None:
         raise FixtureError(problems)
     return state

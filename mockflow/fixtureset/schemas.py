@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 from mockflow.fixtureset.files import KeyPath
 from mockflow.schemas import to_json_schema
@@ -138,5 +139,17 @@ def schema_problems(stem: str, data: Any) -> Iterator[tuple[KeyPath, str]]:
 
 
 def _message(error: Any) -> str:
+    """The validator's text, except for enums, whose text names two choices and counts the rest:
+    someone fixing a file needs every choice (a DAG run's state has four, a task instance's 13)."""
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Enum):
+        choices = ", ".join(_shown(option) for option in error.kind.options)
+        return f"{_shown(error.instance)} is not one of {choices}"
     text = str(error.message)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _shown(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # a YAML value JSON has no word for (a set, ...)
+        return repr(value)

@@ -9,6 +9,7 @@ DAG files are written as compact JSON, which loads about ten times faster than Y
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ def _write(path: Path, data: Any, fmt: str, compact: bool = False) -> None:
         path.with_suffix(".json").write_bytes(orjson.dumps(data, option=0 if compact else orjson.OPT_INDENT_2))
 
 
-def generate_set(settings: GeneratorSettings, out: str | Path) -> dict[str, int]:
-    """Writes the set into `out` (which must not exist or be empty); returns what it wrote."""
+def generate_set(settings: GeneratorSettings, out: str | Path,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Writes the set into `out` (which must not exist or be empty); returns what it wrote.
+    `progress` hears (DAGs written, DAGs in all) after each DAG file."""
     settings.check()
     directory = Path(out)
     if directory.exists() and any(directory.iterdir()):
@@ -46,6 +49,8 @@ def generate_set(settings: GeneratorSettings, out: str | Path) -> dict[str, int]
         counts["runs"] += len(dag["dag_runs"])
         counts["task instances"] += sum(len(run["task_instances"]) for run in dag["dag_runs"])
         _write(directory / "dags" / planned.dag_id, dag, settings.fmt, compact=True)
+        if progress is not None:
+            progress(counts["DAGs"], len(plan.dags))
     files = lists.small_files()
     files["dataset_events"] = lists.dataset_events()
     for name, content in files.items():
