@@ -6,6 +6,7 @@ import gc
 from datetime import UTC, datetime
 
 import pytest
+from starlette.testclient import TestClient
 
 from mockflow import Settings, Store, create_app
 from mockflow.store import freeze
@@ -58,6 +59,27 @@ def test_a_log_past_its_bound_gives_up_and_reset_restores_the_seed() -> None:
     assert len(store.state.changes) == 0 and store.state.changes.overflowed
     assert store.reset() is None
     assert store.state.pools == {} and store.state.changes.on
+
+
+def test_login_counters_log_once_per_cycle_and_reset_exactly() -> None:
+    # The soak's memory grew by three log entries per authenticated request until the bound.
+    app = create_app(Settings(fixtures=(str(MINIMAL),)))
+    client = TestClient(app)
+    user = app.store.state.users["admin"]
+    before = (user.login_count, user.last_login, user.fail_login_count)
+    client.get("/api/v1/pools", auth=("admin", "admin"))
+    logged = len(app.store.state.changes)
+    for _ in range(50):
+        client.get("/api/v1/pools", auth=("admin", "admin"))
+    client.get("/api/v1/pools", auth=("admin", "wrong"))
+    assert len(app.store.state.changes) == logged
+    assert user.login_count == (before[0] or 0) + 51 and user.fail_login_count == 1
+    assert app.store.reset() is not None  # undone from the log, not thawed
+    user = app.store.state.users["admin"]
+    assert (user.login_count, user.last_login, user.fail_login_count) == before
+    client.get("/api/v1/pools", auth=("admin", "admin"))  # logged again in the new cycle
+    assert app.store.state.users["admin"].login_count == (before[0] or 0) + 1
+    assert app.store.reset() is not None and app.store.state.users["admin"].login_count == before[0]
 
 
 def test_the_log_is_not_part_of_a_seed_or_a_snapshot() -> None:

@@ -23,18 +23,19 @@ from typing import Any, TypeVar, overload
 K = TypeVar("K")
 V = TypeVar("V")
 Undo = Callable[..., object]
-# Past this many entries (about 40 MB; an authenticated request adds three) the log gives up and
-# frees them: a reset then thaws the seed instead.
+# Past this many entries (about 40 MB) the log gives up and frees them: a reset then thaws the seed
+# instead. Login counters are logged once per user and cycle (`set_once`), not per request.
 DEFAULT_LIMIT = 250_000
 _MISSING: Any = object()
 
 
 class Changes:
-    __slots__ = ("_entries", "_reordered", "limit", "on", "overflowed", "undone")
+    __slots__ = ("_entries", "_reordered", "_set_once", "limit", "on", "overflowed", "undone")
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._entries: list[tuple[Undo, tuple[Any, ...]]] = []
         self._reordered: set[int] = set()  # ids of dicts whose key order this cycle has recorded
+        self._set_once: set[tuple[int, str]] = set()  # (record id, field) whose first value is logged
         self.limit = limit
         self.on = False
         self.overflowed = False
@@ -87,6 +88,7 @@ class Changes:
     def _forget(self) -> None:
         self._entries = []
         self._reordered.clear()
+        self._set_once.clear()
 
     # --- writes --------------------------------------------------------------------------------------
 
@@ -95,6 +97,19 @@ class Changes:
         if self.on:
             for name in fields:
                 self.record(setattr, record, name, getattr(record, name))
+        for name, value in fields.items():
+            setattr(record, name, value)
+
+    def set_once(self, record: object, **fields: Any) -> None:
+        """As `set`, logging only a field's first value in a cycle: for counters that every request
+        moves (login counts) and that no other inverse reads, so the log stays as small as the
+        set of fields touched. The logged entry holds the record, so its id cannot be reused."""
+        if self.on:
+            for name in fields:
+                seen = (id(record), name)
+                if seen not in self._set_once:
+                    self._set_once.add(seen)
+                    self.record(setattr, record, name, getattr(record, name))
         for name, value in fields.items():
             setattr(record, name, value)
 

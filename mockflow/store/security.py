@@ -24,6 +24,6 @@ def user_for_login(state: State, login: str) -> User | None:
 def record_login(changes: Changes, user: User, success: bool, now: datetime) -> None:
     """FAB's `update_user_auth_stat`: both counters become numbers on the first attempt."""
     if success:
-        changes.set(user, login_count=(user.login_count or 0) + 1, last_login=now, fail_login_count=0)
+        changes.set_once(user, login_count=(user.login_count or 0) + 1, last_login=now, fail_login_count=0)
     else:
-        changes.set(user, login_count=user.login_count or 0, fail_login_count=(user.fail_login_count or 0) + 1)
+        changes.set_once(user, login_count=user.login_count or 0, fail_login_count=(user.fail_login_count or 0) + 1)
