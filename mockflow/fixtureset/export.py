@@ -176,8 +176,11 @@ _Dumper.add_representer(str, _text)
 
 
 def write(path: Path, data: Any, fmt: str, compact: bool = False) -> None:
+    """Writes `path` plus the format's suffix; appended, not substituted: a subdag's id
+    (`parent.child`) would otherwise lose `.child` and overwrite its parent's file."""
+    target = path.with_name(f"{path.name}.{fmt}")
     if fmt == "yaml":
         text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
-        path.with_suffix(".yaml").write_text(text, encoding="utf-8")
+        target.write_text(text, encoding="utf-8")
     else:
-        path.with_suffix(".json").write_bytes(orjson.dumps(data, option=0 if compact else orjson.OPT_INDENT_2))
+        target.write_bytes(orjson.dumps(data, option=0 if compact else orjson.OPT_INDENT_2))

@@ -223,3 +223,14 @@ def test_a_body_that_is_not_json_is_refused_and_changes_nothing(app: MockflowApp
                                 headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
     assert (app.control.get_state(), app.control.get_faults(), app.control.get_clock()["frozen"]) == before
+
+
+def test_a_subdag_exports_to_a_file_of_its_own_and_the_export_puts_back(make_app: Any) -> None:
+    # `maintenance.sweep` was written as `dags/maintenance.json`, over its parent's file.
+    client = client_for(make_app(FIXTURES / "dags_basic"))
+    before = client.get("/api/v1/dags", params={"only_active": False}).json()
+    files = client.get(f"{CONTROL}/state").json()
+    assert {"dags/maintenance.json", "dags/maintenance.sweep.json"} <= set(files)
+    assert files["dags/maintenance.sweep.json"]["dag_id"] == "maintenance.sweep"
+    assert client.put(f"{CONTROL}/state", json=files).status_code == 200
+    assert client.get("/api/v1/dags", params={"only_active": False}).json() == before
