@@ -237,3 +237,26 @@ def test_unpausing_over_the_api_gives_what_the_real_server_gave() -> None:
         "next_dagrun": "2026-12-02T00:00:00+00:00", "next_dagrun_create_after": "2026-12-03T00:00:00+00:00",
         "next_dagrun_data_interval_start": "2026-12-02T00:00:00+00:00",
         "next_dagrun_data_interval_end": "2026-12-03T00:00:00+00:00"}
+
+
+def test_a_real_time_catch_up_holds_a_request_only_for_its_budget_then_carries_on() -> None:
+    # Months of daily catch-up runs at 60x: a request waits at most the budget, the simulation
+    # lags behind the clock and the next catch-up goes on from where it stopped.
+    store, simulation = daily_store(catchup=True), Simulation("real", speed=60)
+    simulation.catch_up(store.state, T0)
+    later = T0 + timedelta(hours=2)
+    simulation.catch_up(store.state, later, budget=0.0)  # stops after one instant
+    lagging = simulation.cursor
+    assert lagging is not None and T0 <= lagging < later
+    simulation.catch_up(store.state, later, budget=0.0)
+    assert simulation.cursor is not None and lagging < simulation.cursor < later
+    simulation.catch_up(store.state, later, budget=None)  # no budget: all the way
+    assert simulation.cursor == later and len(scheduled(store)) > 100
+
+
+def test_virtual_time_ignores_the_budget() -> None:
+    store, simulation = daily_store(catchup=True), Simulation("virtual")
+    simulation.catch_up(store.state, T0)
+    later = T0 + timedelta(minutes=10)
+    simulation.catch_up(store.state, later, budget=0.0)
+    assert simulation.cursor == later

@@ -9,6 +9,7 @@ up replays every move due between the last look and now, in time order, under th
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from datetime import datetime, timedelta
 from typing import Literal
@@ -23,6 +24,7 @@ from mockflow.store.state import State
 Mode = Literal["virtual", "real", "off"]
 MODES: tuple[Mode, ...] = ("virtual", "real", "off")
 IDLE_LIMIT = 100_000  # instants one `run_until_idle` may visit (a guard against runaway scripts)
+REAL_TIME_BUDGET = 0.05  # seconds of simulation work one request may wait for in real time
 
 
 class Simulation:
@@ -67,16 +69,25 @@ class Simulation:
         for _ in self.scheduler.pending(state, now, self.scheduler.scaled(SCHEDULER_DELAY)):
             pass
 
-    def catch_up(self, state: State, now: datetime) -> int:
-        """Every move due by `now`, in time order; returns how many were made."""
+    def catch_up(self, state: State, now: datetime, budget: float | None = REAL_TIME_BUDGET) -> int:
+        """Every move due by `now`, in time order; returns how many were made.
+
+        In real time a request waits for at most `budget` seconds of this work: past it the
+        simulation stops at the instant it reached and lags behind the clock, as an overloaded
+        scheduler does (a catch-up of months of daily runs at 60x would otherwise hold a request
+        for minutes). Later requests carry on from there. Virtual time always goes all the way."""
         if self.mode == "off":
             return 0
         self._same_state(state, now)
         assert self.cursor is not None
         self._look(state, self.cursor)
-        moves, at = 0, self.cursor
+        deadline = time.perf_counter() + budget if budget is not None and self.mode == "real" else None
+        moves, at, start = 0, self.cursor, self.cursor
         while True:
             moves += self.scheduler.step(state, at)
+            if deadline is not None and at > start and time.perf_counter() > deadline:
+                self.cursor = at  # each catch-up gets at least one instant further
+                return moves
             upcoming = self.scheduler.next_due(state, at)
             if upcoming is None or upcoming > now:
                 break
@@ -88,7 +99,7 @@ class Simulation:
         """Moves the clock from one due move to the next until nothing is left to do; returns
         (moves made, instants visited)."""
         with store.lock:
-            moves, instants = self.catch_up(store.state, store.clock.now()), 0
+            moves, instants = self.catch_up(store.state, store.clock.now(), budget=None), 0
             self.scheduler.horizon = store.clock.now()
             try:
                 while instants < limit:
@@ -96,7 +107,7 @@ class Simulation:
                     if upcoming is None:
                         break
                     store.clock.advance(max(upcoming - store.clock.now(), timedelta(0)))
-                    moves += self.catch_up(store.state, max(upcoming, store.clock.now()))
+                    moves += self.catch_up(store.state, max(upcoming, store.clock.now()), budget=None)
                     instants += 1
             finally:
                 self.scheduler.horizon = None
