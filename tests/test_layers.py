@@ -27,6 +27,8 @@ ASSEMBLY = ("mockflow.app", "mockflow.routing", "mockflow.server", "mockflow.cli
             "mockflow.disconnect")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "mockflow.wire": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
+    "mockflow.cachefiles": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline",
+                            "mockflow.spec", "mockflow.fixtureset", *ASSEMBLY, *WEB),
     "mockflow.clock": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
     "mockflow.problems": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", "mockflow.spec",
                           *ASSEMBLY, *WEB),

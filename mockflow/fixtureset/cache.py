@@ -20,9 +20,9 @@ import importlib.util
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 
+from mockflow.cachefiles import write_whole
 from mockflow.fixtureset.files import default_fixture_dir
 from mockflow.fixtureset.load import Progress, load_fixture_sets
 from mockflow.store import State, Store
@@ -110,20 +110,9 @@ def _store_from_disk(key: tuple[tuple[str, ...], Fingerprint]) -> Store | None:
 
 
 def _write_seed(path: Path, seed: bytes) -> None:
-    if sys.dont_write_bytecode:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    except OSError:
-        return  # a read-only install loads the fixture files each time, as before
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(seed)
-        os.replace(temporary, path)  # whole or absent, even with several processes starting at once
-        _prune(path.parent)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)  # a full disk, say: no half-written seed stays
+    if write_whole(path, seed):
+        with contextlib.suppress(OSError):  # another process pruning at the same moment
+            _prune(path.parent)
 
 
 def _prune(directory: Path) -> None:

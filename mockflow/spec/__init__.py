@@ -17,10 +17,8 @@ import functools
 import hashlib
 import importlib.util
 import json
-import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from mockflow.cachefiles import write_whole
 from mockflow.spec.patches import apply_patches
 
 SPEC_FILE = "airflow-2.5.3-v1.yaml"
@@ -144,16 +143,7 @@ def _read_cache(path: Path) -> Spec | None:
 
 
 def _write_cache(path: Path, spec: Spec) -> None:
-    if sys.dont_write_bytecode:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(spec, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)  # whole or absent, even with several processes starting at once
-    except OSError:
-        return  # a read-only install parses the spec each time, as before
+    write_whole(path, pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def index_spec(document: JSON) -> Spec:
