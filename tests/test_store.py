@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from mockflow import Settings, Store, create_app
 from mockflow.store import freeze
+from mockflow.store.changes import DEFAULT_LIMIT, MIN_LIMIT, limit_for
 from mockflow.store.records import Dag, DagRun, Pool, TaskInstance, Variable
 from mockflow.store.state import State
 from tests.conftest import MINIMAL
@@ -80,6 +81,19 @@ def test_login_counters_log_once_per_cycle_and_reset_exactly() -> None:
     client.get("/api/v1/pools", auth=("admin", "admin"))  # logged again in the new cycle
     assert app.store.state.users["admin"].login_count == (before[0] or 0) + 1
     assert app.store.reset() is not None and app.store.state.users["admin"].login_count == before[0]
+
+
+def test_the_log_is_kept_only_while_undoing_beats_a_thaw() -> None:
+    small = Store(_state_with_a_run())
+    assert small.state.changes.limit == MIN_LIMIT  # a tiny seed: a thaw is cheap
+    assert limit_for(166_115) == 20_764  # the default set's seed
+    assert limit_for(300 * 1024 * 1024) == DEFAULT_LIMIT  # a million task instances: capped
+    pool = Pool("extra", 1)
+    small.state.changes.put(small.state.pools, "extra", pool)
+    for number in range(MIN_LIMIT):
+        small.state.changes.set(pool, slots=number)
+    assert small.state.changes.overflowed and len(small.state.changes) == 0
+    assert small.reset() is None and small.state.changes.on
 
 
 def test_the_log_is_not_part_of_a_seed_or_a_snapshot() -> None:

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 from mockflow.clock import Clock
+from mockflow.store.changes import limit_for
 from mockflow.store.restored import check_restored
 from mockflow.store.state import State
 
@@ -86,6 +87,7 @@ class Store:
     def _own(self, state: State, *, from_seed: bool) -> None:
         self.state = state
         state.attach_changes()
+        state.changes.limit = limit_for(len(self._pristine))
         state.changes.start()
         self._undoable = from_seed  # the log leads back to the seed only from a state thawed from it
         self._sizes = _sizes(state)
