@@ -12,6 +12,7 @@ skips is moved forward, and one it repeats is read as the later one (pendulum's
 
 from __future__ import annotations
 
+import abc
 import functools
 import re
 from dataclasses import dataclass
@@ -186,17 +187,18 @@ class OnceTimetable(Timetable):
         return RunInfo(earliest, DataInterval(earliest, earliest), earliest)
 
 
-class _IntervalTimetable(Timetable):
-    """`_DataIntervalTimetable`: a run at the end of each interval."""
+class _IntervalTimetable(Timetable, abc.ABC):
+    """`_DataIntervalTimetable`: a run at the end of each interval. A cron or a delta says where
+    intervals start and end (the abstract methods)."""
 
     periodic = True
     schedules = True
 
-    def _next(self, when: datetime) -> datetime:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _next(self, when: datetime) -> datetime: ...
 
-    def _previous(self, when: datetime) -> datetime:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _previous(self, when: datetime) -> datetime: ...
 
     def _align_next(self, when: datetime) -> datetime:
         return when
@@ -204,8 +206,8 @@ class _IntervalTimetable(Timetable):
     def _align_previous(self, when: datetime) -> datetime:
         return when
 
-    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _skip_to_latest(self, earliest: datetime | None, now: datetime) -> datetime: ...
 
     def next_run(self, last: DataInterval | None, restriction: Restriction, now: datetime) -> RunInfo | None:
         earliest = restriction.earliest
