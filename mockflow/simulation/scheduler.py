@@ -306,8 +306,8 @@ class Scheduler:
         if task is None:
             table.set_state(ti, REMOVED)
             return True
-        ups = [u for (task_id, _), u in table.of_run(run.dag_id, run.dag_run_id).items()
-               if task_id in _upstream_of(dag).get(ti.task_id, ())]
+        parents = _upstream_of(dag).get(ti.task_id, ())  # once, not once per row of the run
+        ups = [u for (task_id, _), u in table.of_run(run.dag_id, run.dag_run_id).items() if task_id in parents]
         verdict = decide(_rule(task.wire), Upstream.of(u.state for u in ups))
         if verdict == "wait":
             return False
