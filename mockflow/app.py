@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -34,7 +34,7 @@ from mockflow.control.steps import inject_faults, record_in_journal
 from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
 from mockflow.fixtureset.cache import seeded_store
 from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, Limits, edge_refusal, read_body
-from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Step, problem_reply, run
+from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Next, Step, compose, problem_reply
 from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound, dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
@@ -55,6 +55,7 @@ class Served:
     validator: Validator
     handlers: dict[str, Handler]
     steps: tuple[Step, ...]
+    chain: Next  # the steps composed
 
 
 class MockflowApp:
@@ -68,9 +69,7 @@ class MockflowApp:
         self.bundles = (*served, control_bundle()) if settings.control else served
         self.health = Health()
         self.limits = Limits.of(settings)
-        self.served = {bundle.name: Served(bundle, _validator(settings, bundle), dict(bundle.handlers),
-                                           _steps_of(bundle))
-                       for bundle in self.bundles}
+        self.served = {bundle.name: _served(settings, bundle) for bundle in self.bundles}
         self.router = build_router(self.bundles)
         self.namespaces = Namespaces(Namespace("default", store, Journal(limit=settings.journal_limit)),
                                      self._new_store, settings.journal_limit, settings.max_namespaces)
@@ -159,13 +158,13 @@ class MockflowApp:
             namespace = self.namespaces.get(request.headers.get(HEADER))
         except ApiError as refused:
             return problem_reply(refused), {}
-        raw = RawRequest(path_params=dict(request.path_params), query=request.query_params.multi_items(),
+        raw = RawRequest(path_params=dict(request.path_params), query=query_items(request.scope),
                          content_type=request.headers.get("content-type"), body=body)
-        exchange = Exchange(app=self, bundle=bundle, op=op, method=request.method, url_path=request.url.path,
+        exchange = Exchange(app=self, bundle=bundle, op=op, method=request.method, url_path=url_path(request.scope),
                             raw=raw, headers=request.headers, settings=self.settings, namespace=namespace,
                             store=namespace.store, validator=served.validator, handlers=served.handlers,
                             health=self.health)
-        return run(served.steps, exchange), exchange.notes
+        return served.chain(exchange), exchange.notes
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -214,7 +213,7 @@ class MockflowApp:
         except ApiError:
             return
         namespace.journal.add(time=namespace.store.clock.now(), method=request.method, path=path,
-                              query=request.query_params.multi_items(), raw_headers=request.headers, raw_body=b"",
+                              query=query_items(request.scope), raw_headers=request.headers, raw_body=b"",
                               status=status, request_valid=False, request_problem=problem)
 
 
@@ -236,6 +235,11 @@ class _WatchedSend:
         if message["type"] == "http.response.start":
             self.started = True
         await self._send(message)
+
+
+def _served(settings: Settings, bundle: Bundle) -> Served:
+    steps = _steps_of(bundle)
+    return Served(bundle, _validator(settings, bundle), dict(bundle.handlers), steps, compose(steps))
 
 
 def _validator(settings: Settings, bundle: Bundle) -> Validator:
@@ -262,6 +266,25 @@ def render(reply: Reply) -> Response:
         return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
     return Response(dump_json(reply.body), status_code=reply.status, headers=reply.headers,
                     media_type=reply.content_type)
+
+
+def query_items(scope: Scope) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs as Starlette's `query_params.multi_items()` gives them."""
+    query: bytes = scope.get("query_string", b"")
+    return parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
+
+
+def url_path(scope: Scope) -> str:
+    """`request.url.path` without building the whole URL (host parsing, unsplitting) per request:
+    the escapes Starlette applies, and the characters `urlsplit` drops."""
+    path: str = scope["path"]
+    if any(char in path for char in _URL_ESCAPED):
+        path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+        path = path.replace("\t", "").replace("\r", "").replace("\n", "")
+    return path
+
+
+_URL_ESCAPED = "?#\\\t\r\n"
 
 
 def _to_inspector(scope: Scope) -> Response:

@@ -82,19 +82,25 @@ class Exchange:
     notes: dict[str, Any] = field(default_factory=dict)  # what steps tell later ones (and the journal)
 
 
+def compose(steps: Sequence[Step]) -> Next:
+    """The steps as one callable, built once per bundle: each step's `call_next` is made here,
+    not per request (a request then costs one call per step, not a closure per step)."""
+    chain: Next = _nothing_answered
+    for step in reversed(steps):
+        chain = _link(step, chain)
+    return chain
+
+
+def _link(step: Step, call_next: Next) -> Next:
+    def linked(ex: Exchange) -> Reply:
+        return step(ex, call_next)
+
+    return linked
+
+
 def run(steps: Sequence[Step], exchange: Exchange) -> Reply:
     """Runs `steps` in order; each decides whether the next one runs."""
-
-    def at(index: int) -> Next:
-        if index == len(steps):
-            return _nothing_answered
-
-        def call_next(ex: Exchange) -> Reply:
-            return steps[index](ex, at(index + 1))
-
-        return call_next
-
-    return at(0)(exchange)
+    return compose(steps)(exchange)
 
 
 def _nothing_answered(exchange: Exchange) -> Reply:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from starlette.requests import Request
@@ -215,19 +214,31 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await scope[SCOPE_KEY].not_found(scope, receive, send)
 
 
-def _endpoint(bundle: Bundle, methods: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:
-    allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"})
+def _endpoint(bundle: Bundle, methods: dict[str, Operation]) -> _Endpoint:
+    return _Endpoint(bundle, methods)
 
-    async def endpoint(request: Request) -> Response:
+
+class _Endpoint:
+    """One path's methods, as a bare ASGI app: Starlette wraps a function endpoint in its
+    exception-handler machinery, which this app (no Starlette middleware) never uses."""
+
+    def __init__(self, bundle: Bundle, methods: dict[str, Operation]) -> None:
+        self.bundle, self.methods = bundle, methods
+        self.allowed = sorted({*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        response = await self.respond(request)
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
         app: Dispatcher = request.scope[SCOPE_KEY]
         method = request.method
-        if method == "HEAD" and "GET" in methods:
+        if method == "HEAD" and "GET" in self.methods:
             method = "GET"
-        op = methods.get(method)
+        op = self.methods.get(method)
         if op is not None:
-            return await app.dispatch(bundle, op, request)
+            return await app.dispatch(self.bundle, op, request)
         if method == "OPTIONS":
-            return Response(status_code=200, headers={"Allow": ", ".join(allowed)})
-        return app.method_not_allowed(allowed, request)
-
-    return endpoint
+            return Response(status_code=200, headers={"Allow": ", ".join(self.allowed)})
+        return app.method_not_allowed(self.allowed, request)
