@@ -35,7 +35,8 @@ from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
 from mockflow.fixtureset.cache import seeded_store
 from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, Limits, edge_refusal, read_body
 from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Next, Step, compose, problem_reply
-from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound, dump_json
+from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
+from mockflow.rendering import dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
 from mockflow.spec import Operation

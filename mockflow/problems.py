@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import orjson
-
 DOCS_URL = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -132,6 +130,3 @@ class ResponseInvalid(ApiError):
     type_name = "Unknown"
 
 
-def dump_json(data: Any) -> bytes:
-    """Airflow pretty-prints JSON with sorted keys; orjson does it ~20x faster than the stdlib."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

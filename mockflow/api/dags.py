@@ -10,7 +10,7 @@ from typing import Any
 from mockflow.api.bodies import MISSING, load_errors
 from mockflow.api.context import NO_CONTENT, Call, Reply
 from mockflow.api.negotiation import best_match
-from mockflow.api.shapes.dags import dag_details_to_wire, dag_to_wire, task_to_wire
+from mockflow.api.shapes.dags import dag_details_to_wire, dag_to_wire, dags_to_wire, task_to_wire
 from mockflow.auth import EDIT, READ
 from mockflow.pagination import page
 from mockflow.problems import BadRequest, NotFound
@@ -98,7 +98,7 @@ def _select(call: Call, visible: list[str], pattern: str | None) -> list[Dag]:
 
 
 def _collection(call: Call, rows: list[Dag], shown: list[Dag]) -> JSON:
-    return {"dags": [dag_to_wire(call.state, dag) for dag in shown], "total_entries": len(rows)}
+    return {"dags": dags_to_wire(call.state, shown), "total_entries": len(rows)}
 
 
 def _dag(call: Call) -> Dag:

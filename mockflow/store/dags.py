@@ -65,6 +65,11 @@ def has_import_errors(state: State, dag: Dag) -> bool:
     return dag.has_import_errors or any(error.filename == dag.fileloc for error in state.import_errors.values())
 
 
+def files_with_import_errors(state: State) -> set[str]:
+    """The files the import errors name now (`has_import_errors` for many DAGs at once)."""
+    return {error.filename for error in state.import_errors.values()}
+
+
 def stored_tags(dag: Dag) -> list[str]:
     """The DAG object lists tags as the database stores them; `/details` as the DAG declares them."""
     order = dag.stored_tag_order

@@ -111,13 +111,18 @@ def test_import_errors_are_read_at_every_request(client: Client) -> None:
     assert _listed(client, "etl_orders")["has_import_errors"] is False
 
 
-def test_what_a_caller_changes_in_its_object_is_not_served_to_the_next(client: Client) -> None:
+def test_a_shared_object_refuses_changes_and_a_callers_copy_is_its_own(client: Client) -> None:
     state = client.app.store.state
     first = shapes.dag_to_wire(state, state.dags["etl_orders"])
-    first["description"] = "changed by a caller"
-    first.pop("tags")
+    with pytest.raises(TypeError, match="shared"):
+        first["description"] = "changed by a caller"
+    with pytest.raises(TypeError, match="shared"):
+        first.pop("tags")
+    mine = dict(first)
+    mine["description"] = "changed by a caller"
+    mine.pop("tags")
     again = shapes.dag_to_wire(state, state.dags["etl_orders"])
-    assert again["description"] != "changed by a caller" and "tags" in again
+    assert again is first and again["description"] != "changed by a caller" and "tags" in again
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -144,5 +149,5 @@ def test_a_memoized_object_always_equals_a_fresh_one(seed: int) -> None:
             name = rng.choice(sorted(values))
             setattr(rng.choice(records), name, rng.choice(values[name]))
         dag = rng.choice(records)
-        assert shapes._dag_memo(dag) == shapes._dag_part(dag)
-        assert shapes._details_memo(dag) == shapes._details(dag)
+        assert shapes._dag_memo(dag).part == shapes._dag_part(dag)
+        assert shapes._details_memo(dag).part == shapes._details(dag)

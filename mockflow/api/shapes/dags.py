@@ -5,7 +5,9 @@ import errors, read each time). Lists show the same DAGs request after request, 
 part is kept per record with a snapshot of the fields it was made from, and is reused only while
 the record still holds equal values: any write (through the store, its undo log, a state import,
 a thaw, or straight to the record, in-place changes to its lists included) is seen at the next
-read. Callers get their own top-level dict; the values in it are shared, and never changed.
+read. A DAG object is a `Frozen` dict shared by every answer that shows it (so a page of them
+is printed by copying their texts, `mockflow/rendering.py`); a details object is the caller's
+own top-level dict. The values in both are shared, and never changed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import copy
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from mockflow.store.dags import file_token, has_import_errors, stored_tags
+from mockflow.rendering import Frozen
+from mockflow.store.dags import file_token, files_with_import_errors, has_import_errors, stored_tags
 from mockflow.store.records import Dag, Task
 from mockflow.store.state import JSON, State
 from mockflow.wire import iso, parse_datetime
@@ -87,16 +90,32 @@ class _Memo:
 
     def __init__(self, inputs: Callable[[Dag], tuple[Any, ...]], build: Callable[[Dag], JSON]) -> None:
         self._inputs, self._build = inputs, build
-        self._entries: dict[int, tuple[tuple[Any, ...], JSON]] = {}
+        self._entries: dict[int, tuple[tuple[Any, ...], _Built]] = {}
 
-    def __call__(self, dag: Dag) -> JSON:
+    def __call__(self, dag: Dag) -> _Built:
         inputs = self._inputs(dag)
         entry = self._entries.get(id(dag))
         if entry is None or entry[0] != inputs:
             if len(self._entries) >= _MEMO_KEPT:
                 self._entries.clear()
-            entry = self._entries[id(dag)] = (copy.deepcopy(inputs), self._build(dag))
+            entry = self._entries[id(dag)] = (copy.deepcopy(inputs), _Built(self._build(dag)))
         return entry[1]
+
+
+class _Built:
+    """A record's part, and the finished objects made from it, one per `has_import_errors` value."""
+
+    __slots__ = ("finished", "part")
+
+    def __init__(self, part: JSON) -> None:
+        self.part = part
+        self.finished: dict[bool, Frozen] = {}
+
+    def with_import_errors(self, errors: bool) -> Frozen:
+        found = self.finished.get(errors)
+        if found is None:
+            found = self.finished[errors] = Frozen({**self.part, "has_import_errors": errors})
+        return found
 
 
 def _dag_part(dag: Dag) -> JSON:
@@ -125,16 +144,24 @@ _details_memo = _Memo(_DETAILS_INPUTS, _details)
 
 def dag_to_wire(state: State, dag: Dag) -> JSON:
     """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
-    wire = {**_dag_memo(dag)}
-    wire["has_import_errors"] = has_import_errors(state, dag)
-    return wire
+    return _with_import_errors(dag, has_import_errors(state, dag))
+
+
+def dags_to_wire(state: State, dags: Iterable[Dag]) -> list[JSON]:
+    """A page of DAG objects: the files with import errors are looked up once for the page."""
+    failing = files_with_import_errors(state)
+    return [_with_import_errors(dag, dag.has_import_errors or dag.fileloc in failing) for dag in dags]
+
+
+def _with_import_errors(dag: Dag, errors: bool) -> JSON:
+    return _dag_memo(dag).with_import_errors(errors)
 
 
 def dag_details_to_wire(dag: Dag) -> JSON:
     """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
     `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
     spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
-    return {**_details_memo(dag)}
+    return {**_details_memo(dag).part}
 
 
 _TASK_DEFAULTS: JSON = {

@@ -1,0 +1,68 @@
+"""JSON bytes as Airflow prints them, and wire objects that keep their own printed text.
+
+Airflow pretty-prints JSON with sorted keys, two spaces an indent level. A list answer (`GET
+/dags`) shows the same objects request after request, and printing them is most of its cost, so
+an object a memo keeps (`Frozen`) remembers its text: a top-level list of such objects is
+printed by copying those texts in (orjson `Fragment`s). The bytes are exactly those of printing
+the objects afresh (tests/test_rendering.py); a `Frozen` refuses changes, so its text cannot go
+stale.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import orjson
+
+_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+# An item of a list that is a value of the top-level object sits two levels deep.
+_ITEM_INDENT = b"\n    "
+
+
+def dump_json(data: Any) -> bytes:
+    """The body of a JSON answer; orjson prints ~20x faster than the stdlib."""
+    if type(data) is dict:
+        data = _with_item_texts(data)
+    return orjson.dumps(data, option=_OPTIONS) + b"\n"
+
+
+def _with_item_texts(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each top-level list of `Frozen` objects swapped for their texts."""
+    swapped: dict[str, Any] | None = None
+    for key, value in data.items():
+        if type(value) is list and value and type(value[0]) is Frozen:
+            if swapped is None:
+                swapped = dict(data)
+            swapped[key] = [item.item_text() if type(item) is Frozen else item for item in value]
+    return data if swapped is None else swapped
+
+
+class Frozen(dict[str, Any]):
+    """A wire object that never changes once built, shared by every answer that shows it.
+
+    Its values must not change either (a memo builds it from values it never hands out to be
+    changed). Printing it anywhere else is ordinary: it is a dict."""
+
+    __slots__ = ("_item_text",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._item_text: orjson.Fragment | None = None
+
+    def item_text(self) -> orjson.Fragment:
+        """Its text as an item of a top-level list (indented two levels), printed once."""
+        if self._item_text is None:
+            self._item_text = orjson.Fragment(orjson.dumps(self, option=_OPTIONS).replace(b"\n", _ITEM_INDENT))
+        return self._item_text
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("a Frozen wire object is shared by many answers: copy it (dict(obj)) to change it")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return dict, (dict(self),)  # a copy (pickle, copy.deepcopy) is a plain, changeable dict
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
