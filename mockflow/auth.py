@@ -104,12 +104,18 @@ def authenticate(state: State, header: str | None, mode: str, now: Any) -> Calle
 
 
 def permissions_of(state: State, user: User) -> frozenset[Permission]:
-    granted: set[Permission] = set()
-    for role_name in user.roles:
-        role = state.roles.get(role_name)
-        if role is not None:
-            granted.update(role.permissions)
-    return frozenset(granted)
+    # Keyed by the roles' permissions themselves (tuples of them are cheap to make and compare), so
+    # a changed role, however it changed, is a new key: only the set is not built per request.
+    key = tuple((name, tuple(role.permissions)) for name in user.roles if (role := state.roles.get(name)) is not None)
+    granted = _granted.get(key)
+    if granted is None:
+        if len(_granted) >= 256:
+            _granted.clear()
+        granted = _granted[key] = frozenset(permission for _, permissions in key for permission in permissions)
+    return granted
+
+
+_granted: dict[tuple[tuple[str, tuple[Permission, ...]], ...], frozenset[Permission]] = {}
 
 
 def authorize(caller: Caller, required: Iterable[Permission], path: Mapping[str, Any], state: State | None = None,

@@ -127,6 +127,9 @@ _registry_lock = threading.Lock()
 
 def simulation_of(store: Store, mode: Mode = "virtual", speed: float = 1.0) -> Simulation:
     """The simulation of `store`, made with `mode` and `speed` on first use."""
+    found = _simulations.get(store)  # every request asks: no lock once it exists
+    if found is not None:
+        return found
     with _registry_lock:
         simulation = _simulations.get(store)
         if simulation is None:

@@ -61,9 +61,14 @@ class Operation:
     body_required: bool
     responses: dict[str, dict[str, JSON | None]]  # status -> content type -> schema
     declares_parameters: bool = field(default=False)
+    # Worked out once: every request to the operation reads them (twice).
+    _query: tuple[Parameter, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_query", tuple(p for p in self.parameters if p.location == "query"))
 
     def query_parameters(self) -> tuple[Parameter, ...]:
-        return tuple(p for p in self.parameters if p.location == "query")
+        return self._query
 
 
 # Compared by identity: one Spec per source and process, so it can key caches of compiled validators.
