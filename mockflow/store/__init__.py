@@ -52,7 +52,26 @@ def freeze(state: State) -> bytes:
 def thaw(seed: bytes) -> State:
     with _collector_paused():
         state: State = pickle.loads(seed)
+        if len(seed) >= PROMOTED_SEED_BYTES:
+            _promote_to_oldest()
         return state
+
+
+# From about this size a young collection walking a thawed state is felt (a 1M-TI seed: 300 MB).
+PROMOTED_SEED_BYTES = 8 << 20
+
+
+def _promote_to_oldest() -> None:
+    """A thawed state lives long, but its objects are born in the youngest generation: the next
+    young collection would walk all of them (a second for a million task instances, in the middle
+    of `create_app`) and the one after that again. `freeze` then `unfreeze` moves every tracked
+    object to the oldest generation at once, where only full collections look. Only for large
+    seeds (a small one is walked in no time, and promoting also ages the process's young
+    garbage), and not when something is frozen already (`mockflow serve` freezes what it built,
+    and each new state, for good): unfreezing would undo that."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 class Store:
