@@ -12,13 +12,13 @@ written exactly as they were read, so that a round trip does not add defaults to
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import yaml
 
 from mockflow.api.shapes.connections import connection_item_to_wire
 from mockflow.api.shapes.dag_runs import dag_run_to_wire
@@ -33,6 +33,9 @@ from mockflow.store.pools import all_slot_usage
 from mockflow.store.records import Dag, LogChunk, Task, TaskInstance, XCom
 from mockflow.store.state import JSON, State
 from mockflow.wire import iso, python_repr
+
+if TYPE_CHECKING:
+    import yaml
 
 TiKey = tuple[str, str, str, int]
 # DAG fields a `Dag` record holds in typed attributes (the rest is echoed from `Dag.wire`).
@@ -163,8 +166,17 @@ def _by_task_instance(rows: Iterable[XCom | LogChunk]) -> dict[TiKey, list[Any]]
 
 # --- files ------------------------------------------------------------------------------------------
 
-class _Dumper(yaml.SafeDumper):
-    """Block style, with multi-line text (DAG sources, logs) as literal blocks."""
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """Block style, with multi-line text (DAG sources, logs) as literal blocks. Made on first use:
+    the control API imports this module, and a start should not pay for PyYAML."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, _text)
+    return Dumper
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -172,15 +184,14 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _text)
-
-
 def write(path: Path, data: Any, fmt: str, compact: bool = False) -> None:
     """Writes `path` plus the format's suffix; appended, not substituted: a subdag's id
     (`parent.child`) would otherwise lose `.child` and overwrite its parent's file."""
     target = path.with_name(f"{path.name}.{fmt}")
     if fmt == "yaml":
-        text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+        import yaml
+
+        text = yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=120)
         target.write_text(text, encoding="utf-8")
     else:
         target.write_bytes(orjson.dumps(data, option=0 if compact else orjson.OPT_INDENT_2))

@@ -11,16 +11,26 @@ import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import yaml
 
 from mockflow.limits import FIXTURE_DEPTH_NAME, FIXTURE_MAX_JSON_DEPTH, depth_message, too_deep
 
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported where a YAML file is read, not with this module: a start that restores a
+# cached seed reads no fixture file, and importing PyYAML was 10 ms of it.
+
 KeyPath = tuple[str | int, ...]
 SUFFIXES = (".json", ".yaml", ".yml")
-_YAML_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_base() -> type[yaml.SafeLoader]:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 # --- problems ---------------------------------------------------------------------------------
@@ -61,14 +71,18 @@ def describe(path: KeyPath) -> str:
 @functools.lru_cache(maxsize=8)
 def _yaml_tree(path: str, stamp: tuple[int, int]) -> yaml.Node | None:
     """The node tree of a YAML file; `stamp` (mtime, size) keeps an edited file from being stale."""
+    import yaml
+
     try:
-        return yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=_YAML_BASE)
+        return yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=_yaml_base())
     except (OSError, yaml.YAMLError):
         return None
 
 
 def yaml_line(file: Path, path: KeyPath) -> int | None:
     """The line of a key path in a YAML file (parsed again, only when there is a problem to show)."""
+    import yaml
+
     try:
         stat = file.stat()
     except OSError:
@@ -98,33 +112,48 @@ def problem(file: Path, path: KeyPath, message: str) -> Problem:
 
 # --- reading ------------------------------------------------------------------------------------
 
-class _StrictLoader(_YAML_BASE):  # type: ignore[misc,valid-type]
-    """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+@functools.cache
+def _strict_loader() -> type[yaml.SafeLoader]:
+    import yaml
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
-                                                        f"found duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+    class StrictLoader(_yaml_base()):  # type: ignore[misc]
+        """YAML that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                            f"found duplicate key {key!r}", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+    return StrictLoader
 
 
 def read_file(path: Path) -> Any:
-    kind = "JSON" if path.suffix == ".json" else "YAML"
-    try:
-        if path.suffix == ".json":
-            data = orjson.loads(path.read_bytes())
-        else:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except (orjson.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, OSError) as error:
-        raise FixtureError([Problem(str(path), "", f"not valid {kind}: {error}")]) from None
-    except RecursionError:  # PyYAML builds nested nodes recursively
-        raise FixtureError([Problem(str(path), "", f"not valid {kind}: nested too deeply to read")]) from None
+    data = _read_json(path) if path.suffix == ".json" else _read_yaml(path)
     _check_depth(path, data)
     return data
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (orjson.JSONDecodeError, UnicodeDecodeError, OSError) as error:
+        raise FixtureError([Problem(str(path), "", f"not valid JSON: {error}")]) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_strict_loader())
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as error:
+        raise FixtureError([Problem(str(path), "", f"not valid YAML: {error}")]) from None
+    except RecursionError:  # PyYAML builds nested nodes recursively
+        raise FixtureError([Problem(str(path), "", "not valid YAML: nested too deeply to read")]) from None
 
 
 def _check_depth(path: Path, data: Any) -> None:

@@ -23,12 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from mockflow.cachefiles import write_whole
 from mockflow.spec.patches import apply_patches
+
+if TYPE_CHECKING:
+    import yaml
 
 SPEC_FILE = "airflow-2.5.3-v1.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -101,7 +102,17 @@ def read_vendored_text() -> str:
 
 def _yaml_loader() -> type[yaml.SafeLoader]:
     # The C loader parses the 150 KB spec ten times faster; fall back when libyaml is absent.
+    # Imported here: a start that finds the parsed spec cached never needs PyYAML (10 ms).
+    import yaml
+
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> JSON:
+    import yaml
+
+    document: JSON = yaml.load(text, Loader=_yaml_loader())
+    return document
 
 
 def load_spec(source: SpecSource = AIRFLOW_2_5_3) -> Spec:
@@ -114,7 +125,7 @@ def _parsed(source: SpecSource) -> Spec:
     cache = _cache_file(source, text)
     spec = _read_cache(cache) if cache is not None else None
     if spec is None:
-        document = _load_json(text) if source.filename.endswith(".json") else yaml.load(text, Loader=_yaml_loader())
+        document = _load_json(text) if source.filename.endswith(".json") else _load_yaml(text)
         if source.patches is not None:
             source.patches(document)
         spec = index_spec(document)
