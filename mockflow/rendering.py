@@ -2,8 +2,9 @@
 
 Airflow pretty-prints JSON with sorted keys, two spaces an indent level. A list answer (`GET
 /dags`) shows the same objects request after request, and printing them is most of its cost, so
-an object a memo keeps (`Frozen`) remembers its text: a top-level list of such objects is
-printed by copying those texts in (orjson `Fragment`s). The bytes are exactly those of printing
+an object a memo keeps (`Frozen`) remembers its text: answered alone it is that text, and a
+`Page` (a collection answer) prints its lists of such objects by copying their texts in (orjson
+`Fragment`s). The bytes are exactly those of printing
 the objects afresh (tests/test_rendering.py); a `Frozen` refuses changes, so its text cannot go
 stale.
 """
@@ -21,20 +22,27 @@ _ITEM_INDENT = b"\n    "
 
 def dump_json(data: Any) -> bytes:
     """The body of a JSON answer; orjson prints ~20x faster than the stdlib."""
-    if type(data) is dict:
+    if type(data) is Frozen:
+        return data.text() + b"\n"
+    if type(data) is Page:
         data = _with_item_texts(data)
     return orjson.dumps(data, option=_OPTIONS) + b"\n"
 
 
+class Page(dict[str, Any]):
+    """A collection answer (`{"dags": [...], "total_entries": n}`) whose lists may hold `Frozen`
+    objects: only such a body is looked through for texts to copy."""
+
+    __slots__ = ()
+
+
 def _with_item_texts(data: dict[str, Any]) -> dict[str, Any]:
     """`data` with each top-level list of `Frozen` objects swapped for their texts."""
-    swapped: dict[str, Any] | None = None
+    swapped = dict(data)
     for key, value in data.items():
         if type(value) is list and value and type(value[0]) is Frozen:
-            if swapped is None:
-                swapped = dict(data)
             swapped[key] = [item.item_text() if type(item) is Frozen else item for item in value]
-    return data if swapped is None else swapped
+    return swapped
 
 
 class Frozen(dict[str, Any]):
@@ -43,16 +51,23 @@ class Frozen(dict[str, Any]):
     Its values must not change either (a memo builds it from values it never hands out to be
     changed). Printing it anywhere else is ordinary: it is a dict."""
 
-    __slots__ = ("_item_text",)
+    __slots__ = ("_item_text", "_text")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._text: bytes | None = None
         self._item_text: orjson.Fragment | None = None
+
+    def text(self) -> bytes:
+        """Its text as a whole answer, printed once."""
+        if self._text is None:
+            self._text = orjson.dumps(self, option=_OPTIONS)
+        return self._text
 
     def item_text(self) -> orjson.Fragment:
         """Its text as an item of a top-level list (indented two levels), printed once."""
         if self._item_text is None:
-            self._item_text = orjson.Fragment(orjson.dumps(self, option=_OPTIONS).replace(b"\n", _ITEM_INDENT))
+            self._item_text = orjson.Fragment(self.text().replace(b"\n", _ITEM_INDENT))
         return self._item_text
 
     def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:

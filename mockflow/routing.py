@@ -88,6 +88,18 @@ def _head(path: str) -> Head:
     return tuple(segments)
 
 
+def _fixed_segments(route: Route) -> tuple[tuple[int, str], ...]:
+    """(position, text) of the route's literal segments that sit at a fixed place: all of them,
+    or for a spanning route those before its spanning parameter."""
+    fixed = []
+    for index, segment in enumerate(route.path.split("/")):
+        if ":path}" in segment:
+            break
+        if "{" not in segment:
+            fixed.append((index, segment))
+    return tuple(fixed)
+
+
 def _spans(route: Route) -> bool:
     return ":path}" in route.path  # a path parameter takes any number of segments, even none
 
@@ -120,6 +132,7 @@ class Routes:
         # A literal path is its route's at once, unless an earlier pattern also takes it.
         self._literal = {route.path: route for index, route in enumerate(routes) if "{" not in route.path
                          and not any(earlier.path_regex.match(route.path) for earlier in routes[:index])}
+        self._fixed = {id(route): _fixed_segments(route) for route in routes}
 
     def candidates(self, path: str) -> list[Route]:
         """The routes that could match `path`, in order; the first that matches is the route."""
@@ -131,7 +144,11 @@ class Routes:
             found = self._by_head.get(tuple(segments[:length]))
             if found is not None:
                 counted, longer = found
-                return counted.get(len(segments), longer)
+                # A route whose literal segments the path does not have at their places cannot
+                # match it: no need to try its pattern (`/dags/x/details` is not `/dags/x/tasks`).
+                return [route for route in counted.get(len(segments), longer)
+                        if all(segments[index] == text for index, text in self._fixed[id(route)]
+                               if index < len(segments))]
         return []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,4 +1,4 @@
-"""`dump_json` prints a page of `Frozen` objects by copying their texts: the bytes are exactly
+"""`dump_json` prints a `Page` of `Frozen` objects by copying their texts: the bytes are exactly
 those of printing plain dicts, for any JSON values, wherever the objects sit."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mockflow.rendering import Frozen, dump_json
+from mockflow.rendering import Frozen, Page, dump_json
 
 SCALARS = st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False,
                                                                               allow_infinity=False) | st.text()
@@ -28,7 +28,7 @@ def plain(data: Any) -> bytes:
 
 @given(st.lists(OBJECTS, max_size=5), st.dictionaries(st.text(max_size=5), VALUES, max_size=3))
 def test_a_page_of_frozen_objects_prints_as_plain_dicts(items: list[dict[str, Any]], rest: dict[str, Any]) -> None:
-    page = {**rest, "items": [Frozen(item) for item in items]}
+    page = Page({**rest, "items": [Frozen(item) for item in items]})
     expected = plain({**rest, "items": items})
     assert dump_json(page) == expected
     assert dump_json(page) == expected  # again, from the texts kept the first time
@@ -37,13 +37,14 @@ def test_a_page_of_frozen_objects_prints_as_plain_dicts(items: list[dict[str, An
 @given(OBJECTS, VALUES)
 def test_frozen_objects_anywhere_else_print_as_plain_dicts(item: dict[str, Any], other: Any) -> None:
     frozen = Frozen(item)
-    for place in (frozen, [frozen], {"a": {"b": [frozen]}}, {"a": [other, frozen]}, {"a": [frozen, other]}):
+    for place in (frozen, [frozen], {"a": {"b": [frozen]}}, {"a": [frozen]}, Page(a=[other, frozen]),
+                  Page(a=[frozen, other]), Page(a={"b": [frozen]})):
         assert dump_json(place) == plain(place)
 
 
 def test_text_with_newlines_and_unicode_keeps_its_escapes() -> None:
     item = {"doc": "line one\nline two\r\n\ttab", "name": "ünïcødé 漢", "nested": {"empty": {}, "none": []}}
-    assert dump_json({"dags": [Frozen(item), Frozen(item)], "total_entries": 2}) == plain(
+    assert dump_json(Page(dags=[Frozen(item), Frozen(item)], total_entries=2)) == plain(
         {"dags": [item, item], "total_entries": 2})
 
 

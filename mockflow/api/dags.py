@@ -14,6 +14,7 @@ from mockflow.api.shapes.dags import dag_details_to_wire, dag_to_wire, dags_to_w
 from mockflow.auth import EDIT, READ
 from mockflow.pagination import page
 from mockflow.problems import BadRequest, NotFound
+from mockflow.rendering import Page
 from mockflow.store import dags as store
 from mockflow.store.records import Dag, Task
 from mockflow.store.state import JSON
@@ -98,7 +99,7 @@ def _select(call: Call, visible: list[str], pattern: str | None) -> list[Dag]:
 
 
 def _collection(call: Call, rows: list[Dag], shown: list[Dag]) -> JSON:
-    return {"dags": dags_to_wire(call.state, shown), "total_entries": len(rows)}
+    return Page(dags=dags_to_wire(call.state, shown), total_entries=len(rows))
 
 
 def _dag(call: Call) -> Dag:

@@ -5,9 +5,9 @@ import errors, read each time). Lists show the same DAGs request after request, 
 part is kept per record with a snapshot of the fields it was made from, and is reused only while
 the record still holds equal values: any write (through the store, its undo log, a state import,
 a thaw, or straight to the record, in-place changes to its lists included) is seen at the next
-read. A DAG object is a `Frozen` dict shared by every answer that shows it (so a page of them
-is printed by copying their texts, `mockflow/rendering.py`); a details object is the caller's
-own top-level dict. The values in both are shared, and never changed.
+read. DAG and details objects are `Frozen` dicts shared by every answer that shows them (so
+they are printed by copying the texts they keep, `mockflow/rendering.py`); their values are
+shared too, and never changed.
 """
 
 from __future__ import annotations
@@ -103,18 +103,25 @@ class _Memo:
 
 
 class _Built:
-    """A record's part, and the finished objects made from it, one per `has_import_errors` value."""
+    """A record's part, and the finished objects made from it: the DAG object one per
+    `has_import_errors` value, the details object as it is."""
 
     __slots__ = ("finished", "part")
 
     def __init__(self, part: JSON) -> None:
         self.part = part
-        self.finished: dict[bool, Frozen] = {}
+        self.finished: dict[bool | None, Frozen] = {}
 
     def with_import_errors(self, errors: bool) -> Frozen:
         found = self.finished.get(errors)
         if found is None:
             found = self.finished[errors] = Frozen({**self.part, "has_import_errors": errors})
+        return found
+
+    def as_it_is(self) -> Frozen:
+        found = self.finished.get(None)
+        if found is None:
+            found = self.finished[None] = Frozen(self.part)
         return found
 
 
@@ -161,7 +168,7 @@ def dag_details_to_wire(dag: Dag) -> JSON:
     """`GET /dags/{dag_id}/details`: built from the parsed DAG on the real server, so it lacks
     `root_dag_id`, `timetable_description`, the `next_dagrun*` fields and a few more that the
     spec lists, and has `concurrency` (= max_active_tasks) and a repr string for `timezone`."""
-    return {**_details_memo(dag).part}
+    return _details_memo(dag).as_it_is()
 
 
 _TASK_DEFAULTS: JSON = {
