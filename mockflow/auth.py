@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mockflow.problems import PermissionDenied, Unauthenticated
-from mockflow.store.records import User
+from mockflow.store.records import Role, User
 from mockflow.store.security import record_login, user_for_login
 from mockflow.store.state import State
 
@@ -104,18 +104,27 @@ def authenticate(state: State, header: str | None, mode: str, now: Any) -> Calle
 
 
 def permissions_of(state: State, user: User) -> frozenset[Permission]:
-    # Keyed by the roles' permissions themselves (tuples of them are cheap to make and compare), so
-    # a changed role, however it changed, is a new key: only the set is not built per request.
-    key = tuple((name, tuple(role.permissions)) for name in user.roles if (role := state.roles.get(name)) is not None)
-    granted = _granted.get(key)
-    if granted is None:
-        if len(_granted) >= 256:
-            _granted.clear()
-        granted = _granted[key] = frozenset(permission for _, permissions in key for permission in permissions)
+    roles = [role for name in user.roles if (role := state.roles.get(name)) is not None]
+    if len(roles) == 1:
+        return _granted_by(roles[0])
+    return frozenset().union(*(_granted_by(role) for role in roles))
+
+
+def _granted_by(role: Role) -> frozenset[Permission]:
+    """A role's permissions as a set, built once: kept with a copy of the list it was built from
+    and used while the role's list is still equal to it (a list comparison, no set to build), so
+    a changed role, however it changed, is seen at the next request."""
+    kept = _granted.get(role.name)
+    if kept is not None and kept[0] == role.permissions:
+        return kept[1]
+    if len(_granted) >= 256:
+        _granted.clear()
+    granted = frozenset(role.permissions)
+    _granted[role.name] = (list(role.permissions), granted)
     return granted
 
 
-_granted: dict[tuple[tuple[str, tuple[Permission, ...]], ...], frozenset[Permission]] = {}
+_granted: dict[str, tuple[list[Permission], frozenset[Permission]]] = {}
 
 
 def authorize(caller: Caller, required: Iterable[Permission], path: Mapping[str, Any], state: State | None = None,

@@ -12,8 +12,10 @@ so the first route that matches is the one Starlette's scan would have picked.
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -88,16 +90,22 @@ def _head(path: str) -> Head:
     return tuple(segments)
 
 
-def _fixed_segments(route: Route) -> tuple[tuple[int, str], ...]:
-    """(position, text) of the route's literal segments that sit at a fixed place: all of them,
-    or for a spanning route those before its spanning parameter."""
-    fixed = []
+def _literal_check(route: Route) -> tuple[Callable[[list[str]], Any], Any] | None:
+    """What a path's segments must show for the route to be worth trying: its literal segments
+    at fixed places (all of them, or for a spanning route those before its spanning parameter),
+    as a C-level getter of those segments and the value it must return. Every such place is
+    inside any path the route is tried on (the candidates have at least its segment count)."""
+    indexes, texts = [], []
     for index, segment in enumerate(route.path.split("/")):
         if ":path}" in segment:
             break
         if "{" not in segment:
-            fixed.append((index, segment))
-    return tuple(fixed)
+            indexes.append(index)
+            texts.append(segment)
+    if not indexes:
+        return None
+    # itemgetter of one index gives the item, of several a tuple
+    return operator.itemgetter(*indexes), texts[0] if len(texts) == 1 else tuple(texts)
 
 
 def _spans(route: Route) -> bool:
@@ -132,7 +140,7 @@ class Routes:
         # A literal path is its route's at once, unless an earlier pattern also takes it.
         self._literal = {route.path: route for index, route in enumerate(routes) if "{" not in route.path
                          and not any(earlier.path_regex.match(route.path) for earlier in routes[:index])}
-        self._fixed = {id(route): _fixed_segments(route) for route in routes}
+        self._fixed = {id(route): _literal_check(route) for route in routes}
 
     def candidates(self, path: str) -> list[Route]:
         """The routes that could match `path`, in order; the first that matches is the route."""
@@ -146,9 +154,9 @@ class Routes:
                 counted, longer = found
                 # A route whose literal segments the path does not have at their places cannot
                 # match it: no need to try its pattern (`/dags/x/details` is not `/dags/x/tasks`).
+                fixed = self._fixed
                 return [route for route in counted.get(len(segments), longer)
-                        if all(segments[index] == text for index, text in self._fixed[id(route)]
-                               if index < len(segments))]
+                        if (check := fixed[id(route)]) is None or check[0](segments) == check[1]]
         return []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
