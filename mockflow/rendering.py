@@ -51,12 +51,23 @@ class Frozen(dict[str, Any]):
     Its values must not change either (a memo builds it from values it never hands out to be
     changed). Printing it anywhere else is ordinary: it is a dict."""
 
-    __slots__ = ("_item_text", "_text")
+    __slots__ = ("_accepted_by", "_item_text", "_text")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._text: bytes | None = None
         self._item_text: orjson.Fragment | None = None
+        self._accepted_by: set[int] = set()
+
+    def accepted_by(self, validator: Any) -> bool:
+        """`validator.is_valid(self)`, asked once per validator: neither ever changes (validators
+        are compiled once per spec and kept, so their ids are never reused)."""
+        if id(validator) in self._accepted_by:
+            return True
+        if not validator.is_valid(self):
+            return False
+        self._accepted_by.add(id(validator))
+        return True
 
     def text(self) -> bytes:
         """Its text as a whole answer, printed once."""

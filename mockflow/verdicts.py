@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import jsonschema_rs
 import orjson
 
+from mockflow.rendering import Frozen, Page
 from mockflow.schemas import to_json_schema
 from mockflow.spec import Operation, Spec
 
@@ -55,11 +56,75 @@ class CompiledVerdicts:
         return op.body_schema is None or bool(_compiled(self._spec, op.operation_id, "body").is_valid(body))
 
     def response_problem(self, op: Operation, status: int, data: Any) -> str | None:
-        validator = _compiled(self._spec, op.operation_id, f"response:{_response_key(op, status)}")
+        part = f"response:{_response_key(op, status)}"
+        validator = _compiled(self._spec, op.operation_id, part)
+        if type(data) is Page and _page_ok(self._spec, op.operation_id, part, validator, data):
+            return None
         if validator.is_valid(data):
             return None
         error = next(iter(validator.iter_errors(data)))
         return f"{error.message} at {'/'.join(str(p) for p in error.instance_path) or '<root>'}"
+
+
+# --- pages of shared objects ------------------------------------------------------------------
+#
+# A `Page` (`GET /dags`) lists `Frozen` objects that are the same request after request, and that
+# never change: each is judged once against the schema of the list's items, and the page then
+# only needs its envelope judged (its lists emptied). That is the same verdict as judging the
+# whole page whenever the schema constrains those lists by their `items` alone, which is checked
+# when the items' schema is derived; any other shape is judged whole, as every other answer is.
+
+def _page_ok(spec: Spec, operation_id: str, part: str, validator: Any, page: Page) -> bool:
+    """True when the page is valid, judged by parts; False means "judge it whole" (it may still be)."""
+    lists = tuple(key for key, value in page.items() if type(value) is list and value and type(value[0]) is Frozen)
+    item_validators = [_item_validator(spec, operation_id, part, key) for key in lists]
+    hollow = {**page, **{key: [] for key in lists}}
+    if not lists or any(found is None for found in item_validators) or not validator.is_valid(hollow):
+        return False
+    for key, item_validator in zip(lists, item_validators, strict=True):
+        for item in page[key]:
+            if type(item) is Frozen:
+                if not item.accepted_by(item_validator):
+                    return False
+            elif not item_validator.is_valid(item):
+                return False
+    return True
+
+
+@functools.cache
+def _item_validator(spec: Spec, operation_id: str, part: str, key: str) -> Any:
+    """The compiled schema of the items of the `key` list of a response, or None when the
+    response's schema constrains that list otherwise than by its items' schema."""
+    op = spec.operations[operation_id]
+    items = list_items_schema(to_json_schema(response_schema(spec, op, part.split(":", 1)[1]), "response"), key)
+    return None if items is None else jsonschema_rs.Draft4Validator(items, validate_formats=True)
+
+
+# The keywords an envelope may use for judging by parts to be exact: none of them looks at the
+# value of a declared property except through `properties`.
+_ENVELOPE_KEYWORDS = frozenset({"type", "properties", "required", "allOf", "title", "description"})
+
+
+def list_items_schema(schema: JSON, key: str) -> JSON | None:
+    """The items' schema of the `key` list, if the envelope (the schema and its `allOf` branches)
+    uses only plain keywords, declares `key` once, and as `{"type": "array", "items": ...}`."""
+    found: list[JSON] = []
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict) or not set(node) <= _ENVELOPE_KEYWORDS:
+            return None
+        pending.extend(node.get("allOf", ()))
+        declared = node.get("properties", {}).get(key)
+        if declared is not None:
+            found.append(declared)
+    if len(found) != 1 or not set(found[0]) <= {"type", "items"} or not isinstance(found[0].get("items"), dict):
+        return None
+    kind = found[0].get("type")
+    if kind != "array" and not (isinstance(kind, list) and "array" in kind):
+        return None
+    items: JSON = found[0]["items"]
+    return items
 
 
 def _response_key(op: Operation, status: int) -> str:

@@ -96,10 +96,25 @@ class _Memo:
         inputs = self._inputs(dag)
         entry = self._entries.get(id(dag))
         if entry is None or entry[0] != inputs:
-            if len(self._entries) >= _MEMO_KEPT:
-                self._entries.clear()
-            entry = self._entries[id(dag)] = (copy.deepcopy(inputs), _Built(self._build(dag)))
+            entry = self._build_entry(dag, inputs)
         return entry[1]
+
+    def many(self, dags: Iterable[Dag]) -> list[_Built]:
+        """`[memo(dag) for dag in dags]`, in one loop (a page asks for 25 at once)."""
+        inputs_of, entries, built = self._inputs, self._entries, []
+        for dag in dags:
+            inputs = inputs_of(dag)
+            entry = entries.get(id(dag))
+            if entry is None or entry[0] != inputs:
+                entry = self._build_entry(dag, inputs)
+            built.append(entry[1])
+        return built
+
+    def _build_entry(self, dag: Dag, inputs: tuple[Any, ...]) -> tuple[tuple[Any, ...], _Built]:
+        if len(self._entries) >= _MEMO_KEPT:
+            self._entries.clear()
+        entry = self._entries[id(dag)] = (copy.deepcopy(inputs), _Built(self._build(dag)))
+        return entry
 
 
 class _Built:
@@ -157,7 +172,9 @@ def dag_to_wire(state: State, dag: Dag) -> JSON:
 def dags_to_wire(state: State, dags: Iterable[Dag]) -> list[JSON]:
     """A page of DAG objects: the files with import errors are looked up once for the page."""
     failing = files_with_import_errors(state)
-    return [_with_import_errors(dag, dag.has_import_errors or dag.fileloc in failing) for dag in dags]
+    shown = list(dags)
+    return [built.with_import_errors(dag.has_import_errors or dag.fileloc in failing)
+            for dag, built in zip(shown, _dag_memo.many(shown), strict=True)]
 
 
 def _with_import_errors(dag: Dag, errors: bool) -> JSON:
