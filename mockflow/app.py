@@ -121,7 +121,7 @@ class MockflowApp:
     async def dispatch(self, bundle: Bundle, op: Operation, request: Request) -> Response:
         request.scope[OPERATION_KEY] = op.operation_id
         try:
-            body = await read_body(request.stream(), self.limits)
+            body = await read_body(request.receive, self.limits)
         except ClientDisconnect:
             log.info("client left before sending the whole body of %s %s", request.method, request.url.path)
             return Response(status_code=400)  # nobody is left to read it

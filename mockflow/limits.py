@@ -15,13 +15,17 @@ uvicorn has limits of its own that apply first on a live server (see `docs/diffe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from starlette.requests import ClientDisconnect
 
 from mockflow.problems import ApiError, BadRequest, HeadersTooLarge, PayloadTooLarge, UriTooLong
 
 if TYPE_CHECKING:
+    from starlette.types import Receive
+
     from mockflow.settings import Settings
 
 # 64 levels are far more than any real conf or XCom needs, and far below orjson's 254.
@@ -94,16 +98,25 @@ def body_too_large(limits: Limits, what: str) -> PayloadTooLarge:
                            "(MOCKFLOW_MAX_BODY_BYTES)")
 
 
-async def read_body(chunks: AsyncIterator[bytes], limits: Limits) -> bytes:
-    """The whole body, refused as soon as it grows past the limit (a chunked body declares no length)."""
+async def read_body(receive: Receive, limits: Limits) -> bytes:
+    """The whole body, refused as soon as it grows past the limit (a chunked body declares no
+    length). Read from the ASGI messages as Starlette's `Request.stream()` reads them, without an
+    async generator (each costs a hook call and a weak set entry per request)."""
     parts: list[bytes] = []
     size = 0
-    async for chunk in chunks:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] != "http.request":
+            continue
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limits.body_bytes:
             raise body_too_large(limits, "is longer than")
         parts.append(chunk)
-    return b"".join(parts)
+        if not message.get("more_body", False):
+            return b"".join(parts)
 
 
 # --- JSON nesting -----------------------------------------------------------------------------

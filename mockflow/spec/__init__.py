@@ -62,14 +62,21 @@ class Operation:
     body_required: bool
     responses: dict[str, dict[str, JSON | None]]  # status -> content type -> schema
     declares_parameters: bool = field(default=False)
-    # Worked out once: every request to the operation reads them (twice).
+    # Worked out once: every request to the operation reads them.
     _query: tuple[Parameter, ...] = field(default=(), init=False, repr=False, compare=False)
+    _query_by_name: dict[str, Parameter] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_query", tuple(p for p in self.parameters if p.location == "query"))
+        query = tuple(p for p in self.parameters if p.location == "query")
+        object.__setattr__(self, "_query", query)
+        object.__setattr__(self, "_query_by_name", {p.name: p for p in query})
 
     def query_parameters(self) -> tuple[Parameter, ...]:
         return self._query
+
+    def query_parameter_names(self) -> dict[str, Parameter]:
+        """The query parameters by name (read-only)."""
+        return self._query_by_name
 
 
 # Compared by identity: one Spec per source and process, so it can key caches of compiled validators.
