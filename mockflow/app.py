@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
@@ -33,7 +33,7 @@ from mockflow.control.namespaces import HEADER, Namespace, Namespaces
 from mockflow.control.steps import inject_faults, record_in_journal
 from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
 from mockflow.fixtureset.cache import seeded_store
-from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, Limits, edge_refusal, read_body
+from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, ClientLeft, Limits, edge_refusal, read_body
 from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Next, Step, compose, problem_reply
 from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
 from mockflow.rendering import dump_json
@@ -122,7 +122,7 @@ class MockflowApp:
         request.scope[OPERATION_KEY] = op.operation_id
         try:
             body = await read_body(request.receive, self.limits)
-        except ClientDisconnect:
+        except ClientLeft:
             log.info("client left before sending the whole body of %s %s", request.method, request.url.path)
             return Response(status_code=400)  # nobody is left to read it
         except PayloadTooLarge as refused:

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import ClientDisconnect
-
 from mockflow.problems import ApiError, BadRequest, HeadersTooLarge, PayloadTooLarge, UriTooLong
 
 if TYPE_CHECKING:
@@ -98,6 +96,10 @@ def body_too_large(limits: Limits, what: str) -> PayloadTooLarge:
                            "(MOCKFLOW_MAX_BODY_BYTES)")
 
 
+class ClientLeft(Exception):
+    """The client went away before its whole body arrived."""
+
+
 async def read_body(receive: Receive, limits: Limits) -> bytes:
     """The whole body, refused as soon as it grows past the limit (a chunked body declares no
     length). Read from the ASGI messages as Starlette's `Request.stream()` reads them, without an
@@ -107,7 +109,7 @@ async def read_body(receive: Receive, limits: Limits) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
+            raise ClientLeft()
         if message["type"] != "http.request":
             continue
         chunk: bytes = message.get("body", b"")

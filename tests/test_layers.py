@@ -29,6 +29,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "mockflow.wire": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
     "mockflow.cachefiles": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline",
                             "mockflow.spec", "mockflow.fixtureset", *ASSEMBLY, *WEB),
+    "mockflow.rendering": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", "mockflow.spec",
+                           *ASSEMBLY, *WEB),
     "mockflow.clock": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
     "mockflow.problems": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", "mockflow.spec",
                           *ASSEMBLY, *WEB),
