@@ -8,6 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from mockflow.spec import Operation
+
 JSON = dict[str, Any]
 
 json_scalars = st.one_of(
@@ -115,3 +117,10 @@ def near_misses(draw: st.DrawFn, schema: JSON, direction: str = "response") -> A
         if forbidden:
             value[draw(st.sampled_from(forbidden))] = draw(json_scalars)
     return value
+
+
+def response_near_misses(op: Operation, status: str) -> st.SearchStrategy[Any]:
+    """Near misses of the JSON body `op` answers with `status`."""
+    schema = op.responses[status]["application/json"]
+    assert schema is not None
+    return near_misses(schema, "response")

@@ -57,6 +57,6 @@ def test_a_thaw_while_objects_are_frozen_keeps_them_frozen(collector: None,
     seed = _seed(300)
     monkeypatch.setattr(store_module, "PROMOTED_SEED_BYTES", 0)
     gc.freeze()
-    frozen = gc.get_freeze_count()
     state = thaw(seed)
-    assert gc.get_freeze_count() == frozen and len(_young(state)) == 300
+    assert gc.get_freeze_count() > 0  # an unfreeze would have emptied the permanent generation
+    assert len(_young(state)) == 300
