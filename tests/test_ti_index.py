@@ -3,12 +3,19 @@ and cross-DAG lists filtered by state answer from it in creation order."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from mockflow.store import ti_selection
+from mockflow.store.records import TaskInstance
 from mockflow.store.state import State
 from tests.conftest import FIXTURES, build_app
 
 RUNS = FIXTURES / "runs_basic"
+STATES = [None, "success", "failed", "running", "queued"]
 
 
 def _assert_index_matches_table(state: State) -> None:
@@ -62,3 +69,27 @@ def test_cross_dag_state_filter_lists_in_creation_order_with_totals() -> None:
         assert body["total_entries"] == len(rows)
         assert [(t["dag_id"], t["dag_run_id"], t["task_id"], t["map_index"]) for t in body["task_instances"]] == [
             (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index) for ti in rows[offset:offset + limit]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(STATES), st.sampled_from(["default_pool", "p2"]),
+                               st.integers(1, 10_000)), max_size=40),
+       asked=st.lists(st.sampled_from(["none", *[s for s in STATES if s]]), min_size=1, max_size=3),
+       pool=st.sampled_from([None, ["p2"]]), offset=st.integers(0, 5), limit=st.sampled_from([None, 1, 3, 100]))
+def test_a_state_filter_over_every_run_is_the_table_sorted_by_state(
+        rows: list[tuple[str | None, str, int]], asked: list[str], pool: list[str] | None, offset: int,
+        limit: int | None) -> None:
+    """Answered from the state buckets one after the other: the same rows, total and order as
+    filtering the whole table and sorting it by the list's order (ids in any order)."""
+    state = State()
+    for index, (ti_state, ti_pool, row_id) in enumerate(rows):
+        state.task_instances.insert(TaskInstance(dag_id="d", dag_run_id=f"r{index % 3}", task_id=f"t{index}",
+                                                 state=ti_state, pool=ti_pool, id=row_id))
+    filters: dict[str, Any] = {"state": asked, **({"pool": pool} if pool else {})}
+    order = ti_selection.scan_order(False, False, filters)
+    assert isinstance(order, ti_selection.StateOrder)
+    wanted = {None if value == "none" else value for value in asked}
+    expected = sorted((ti for ti in state.task_instances.values()
+                       if ti.state in wanted and (pool is None or ti.pool in pool)), key=order)
+    end = None if limit is None else offset + limit
+    assert ti_selection.select(state, None, filters, offset, limit, order) == (len(expected), expected[offset:end])
