@@ -86,6 +86,14 @@ CASES = [
     ("TIs of all DAGs, state=running", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
      "state=running&limit=100"),
     ("runs of all DAGs (~), state=queued", "get_dag_runs", "/api/v1/dags/~/dagRuns", "state=queued&limit=100"),
+    ("runs of all DAGs (~), a start_date day", "get_dag_runs", "/api/v1/dags/~/dagRuns",
+     "start_date_gte=2024-02-01T00:00:00Z&start_date_lte=2024-02-02T00:00:00Z&limit=100"),
+    ("TIs of all DAGs, pool=default_pool", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "pool=default_pool&limit=100"),
+    ("TIs of all DAGs, an execution_date day", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "execution_date_gte=2024-02-01T00:00:00Z&execution_date_lte=2024-02-02T00:00:00Z&limit=100"),
+    ("TIs of all DAGs, duration >= 1000 s", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "duration_gte=1000&limit=100"),
     # Not a task-instance list, but its slot figures are summed over every task instance.
     ("pools (slot figures from all TIs)", "get_pools", "/api/v1/pools", "limit=100"),
 ]

@@ -93,3 +93,23 @@ def test_a_state_filter_over_every_run_is_the_table_sorted_by_state(
                        if ti.state in wanted and (pool is None or ti.pool in pool)), key=order)
     end = None if limit is None else offset + limit
     assert ti_selection.select(state, None, filters, offset, limit, order) == (len(expected), expected[offset:end])
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(STATES), st.sampled_from(["default_pool", "p2"]),
+                               st.integers(1, 5)), min_size=20, max_size=60),
+       offset=st.integers(0, 3), limit=st.sampled_from([1, 2, 3]))
+def test_a_short_page_of_many_rows_is_the_sorted_list_cut(rows: list[tuple[str | None, str, int]], offset: int,
+                                                          limit: int) -> None:
+    """A pool filter over every run sorts by pool, state and priority weight; a page much shorter
+    than the matches is picked without sorting them all, and must be the same rows in order."""
+    state = State()
+    for index, (ti_state, ti_pool, weight) in enumerate(rows):
+        state.task_instances.insert(TaskInstance(dag_id="d", dag_run_id="r", task_id=f"t{index}", state=ti_state,
+                                                 pool=ti_pool, priority_weight=weight, id=index + 1))
+    filters: dict[str, Any] = {"pool": ["default_pool", "p2"]}
+    order = ti_selection.scan_order(False, False, filters)
+    assert order is not None
+    expected = sorted(state.task_instances.values(), key=order)
+    assert ti_selection.select(state, None, filters, offset, limit, order) == (len(expected),
+                                                                            expected[offset:offset + limit])

@@ -3,6 +3,7 @@ look at, and the page, read from the table's per-run and per-state indexes."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, islice
 from typing import Any
@@ -163,6 +164,10 @@ def select(state: State, runs: Sequence[DagRun] | None, filters: Mapping[str, An
         if len(indexes) > 1:
             rows = table.in_table_order(rows)
     matched = list(rows) if predicate is None else [ti for ti in rows if predicate(ti)]
-    if order is not None:
-        matched.sort(key=order)
+    if order is None:
+        return len(matched), matched[offset:end]
+    if end is not None and end * 8 < len(matched):
+        # a page from far more rows: the smallest `end` of them (heapq says: as sorted()[:end])
+        return len(matched), heapq.nsmallest(end, matched, key=order)[offset:]
+    matched.sort(key=order)
     return len(matched), matched[offset:end]
