@@ -30,7 +30,8 @@ def test_reset_undoes_the_logged_writes() -> None:
     state = store.state
     state.changes.put(state.pools, "extra", Pool("extra", 3))
     state.dag_runs.set_state(state.dag_runs[("etl", "r1")], "failed", datetime(2024, 1, 2, tzinfo=UTC))
-    assert store.reset() == 5  # the pool, the run's state and end date, its state's count and the new one's
+    # the pool, the run's state and end date, its state's count and the new one's, its end-date order
+    assert store.reset() == 6
     assert store.state is state
     assert "extra" not in store.state.pools
     assert store.state.dag_runs[("etl", "r1")].state == "queued"

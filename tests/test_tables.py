@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pickle
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.restored import differences, index_problems
 from mockflow.store.state import State
 from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES, run_can_move
-from mockflow.store.tables import RunTable, TaskInstanceTable
+from mockflow.store.tables import RUN_DATES, RunTable, TaskInstanceTable
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 DAGS = ("a", "b", "c")
@@ -24,7 +24,13 @@ POOLS = ("default_pool", "p1", "p2")
 
 
 def _run(dag_id: str, run_id: str, row_id: int) -> DagRun:
-    return DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=WHEN, id=row_id)
+    # A few logical dates, so that runs tie on them; a start date for some.
+    return DagRun(dag_id=dag_id, dag_run_id=run_id, logical_date=_hour(row_id % 4), id=row_id,
+                  start_date=_hour(row_id % 3) if row_id % 2 else None)
+
+
+def _hour(hours: int) -> datetime:
+    return WHEN + timedelta(hours=hours)
 
 
 def _ti(dag_id: str, run_id: str, task_id: str, state: str | None, row_id: int, map_index: int = -1) -> TaskInstance:
@@ -44,6 +50,12 @@ def assert_run_indexes(table: RunTable) -> None:
     for chosen in (None, ["a"], ["a", "b"], ["c", "a"], list(DAGS), ["missing"], []):
         expected = scan if chosen is None else [run for run in scan if run.dag_id in chosen]
         assert list(table.of_dags(chosen)) == expected, chosen
+    for name in RUN_DATES:
+        for low, high in ((None, None), (_hour(1), None), (None, _hour(1)), (_hour(1), _hour(2)), (_hour(2), _hour(2)),
+                          (_hour(3), _hour(0))):
+            dated = [run for run in scan if (value := getattr(run, name)) is not None
+                     and (low is None or value >= low) and (high is None or value <= high)]
+            assert table.dated(name, low, high) == dated, (name, low, high)
 
 
 def assert_ti_indexes(table: TaskInstanceTable) -> None:
@@ -171,11 +183,11 @@ def _random_change(rng: random.Random, state: State, row_id: int) -> None:
     elif action < 0.3:
         runs.delete(runs[rng.choice(list(runs))])
     elif action < 0.35:
-        runs.update(runs[rng.choice(list(runs))], note=str(row_id))
+        runs.update(runs[rng.choice(list(runs))], note=str(row_id), start_date=rng.choice([None, _hour(row_id % 3)]))
     elif action < 0.4:
         run, target = runs[rng.choice(list(runs))], rng.choice(sorted(RUN_STATES))
         if run_can_move(run.state, target):
-            runs.set_state(run, target, WHEN)
+            runs.set_state(run, target, _hour(row_id % 3))
     elif action < 0.6 or not tis:
         tis.insert(_ti(rng.choice(DAGS), rng.choice(RUN_IDS), rng.choice(TASKS),
                        rng.choice([None, "success", "failed"]), row_id, rng.choice([-1, 0])))

@@ -92,7 +92,13 @@ def runs_of(state: State, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
 def select_runs(state: State, dag_ids: Iterable[str] | None, filters: Mapping[str, Any],
                 states: Sequence[str] | None) -> list[DagRun]:
     ranges = date_ranges(filters)
-    rows: Iterable[DagRun] = runs_of(state, dag_ids)
+    rows: Iterable[DagRun]
+    if dag_ids is None and ranges:
+        # Every run, within a date range: the table keeps the runs in order of each date.
+        attribute, low, high = ranges.pop(0)
+        rows = state.dag_runs.dated(attribute, low, high)
+    else:
+        rows = runs_of(state, dag_ids)
     if states:  # one cheap pass per filter: these lists can hold every run of a big instance
         wanted = frozenset(states)
         rows = [run for run in rows if run.state in wanted]

@@ -14,7 +14,7 @@ from typing import Any
 
 from mockflow.store.records import TaskInstance
 from mockflow.store.state import State
-from mockflow.store.tables import RunTable, TaskInstanceTable, _Rows
+from mockflow.store.tables import RUN_DATES, RunTable, TaskInstanceTable, _Rows
 
 
 class RestoreError(AssertionError):
@@ -59,6 +59,11 @@ def _run_index_problems(table: RunTable) -> list[str]:
     problems = [] if _same_objects(found, expected) else ["dag_runs: the per-DAG index differs from a scan"]
     if table.state_counts != Counter(run.state for run in table.values()):
         problems.append("dag_runs: the counts by state differ from a scan")
+    for name in RUN_DATES:
+        scanned = sorted((value, run.dag_id, run.dag_run_id) for run in table.values()
+                         if (value := getattr(run, name)) is not None)
+        if list(table.date_order(name)) != scanned:
+            problems.append(f"dag_runs: the {name} order differs from a scan")
     return problems
 
 

@@ -18,10 +18,21 @@ reading all runs. Each count change logs its own inverse, like every other write
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import sys
-from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from datetime import datetime
+from collections.abc import (
+    Callable,
+    Collection,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from mockflow.store.changes import Changes
@@ -83,15 +94,23 @@ class _Rows(Generic[K, R]):
         self._last_id = max(self._last_id, row_id)
 
 
-class RunTable(_Rows[RunKey, DagRun]):
-    """DAG runs by (dag_id, dag_run_id), with the per-DAG index every run filter starts from."""
+# The run fields a date range filters on, each kept in order: (value, dag_id, dag_run_id) for
+# every run whose value is not NULL (a NULL never satisfies a bound).
+RUN_DATES = ("logical_date", "start_date", "end_date")
+DatedKey = tuple[datetime, str, str]
 
-    __slots__ = ("_by_dag", "_state_counts")
+
+class RunTable(_Rows[RunKey, DagRun]):
+    """DAG runs by (dag_id, dag_run_id), with the per-DAG index every run filter starts from and
+    the runs in order of each of `RUN_DATES`, which date ranges read by bisection."""
+
+    __slots__ = ("_by_dag", "_by_date", "_state_counts")
 
     def __init__(self) -> None:
         super().__init__()
         self._by_dag: dict[str, dict[str, DagRun]] = {}
         self._state_counts: dict[str | None, int] = {}  # state -> how many runs have it (no zeros)
+        self._by_date: dict[str, list[DatedKey]] = {name: [] for name in RUN_DATES}
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -111,6 +130,25 @@ class RunTable(_Rows[RunKey, DagRun]):
     def state_counts(self) -> Mapping[str | None, int]:
         """state -> number of runs in it (read-only; states without runs are absent)."""
         return self._state_counts
+
+    def date_order(self, name: str) -> Sequence[DatedKey]:
+        """(value, dag_id, dag_run_id) of the runs with a `name`, in order (read-only)."""
+        return self._by_date[name]
+
+    def dated(self, name: str, low: datetime | None, high: datetime | None) -> list[DagRun]:
+        """The runs whose `name` (one of `RUN_DATES`) is within [low, high], in table order."""
+        ordered = self._by_date[name]
+        start = 0 if low is None else bisect.bisect_left(ordered, (low,))
+        # past every entry at `high` itself: a longer tuple with a greater first item sorts after
+        end = len(ordered) if high is None else bisect.bisect_left(ordered, (high + _AN_INSTANT,))
+        rows = self._rows
+        return self.in_table_order([rows[(dag_id, run_id)] for _, dag_id, run_id in ordered[start:end]])
+
+    def in_table_order(self, runs: list[DagRun]) -> list[DagRun]:
+        if self._ids_ordered:
+            return sorted(runs, key=lambda run: run.id)
+        position = {key: index for index, key in enumerate(self._rows)}
+        return sorted(runs, key=lambda run: position[(run.dag_id, run.dag_run_id)])
 
     def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
         """Runs of the given DAGs (None: all), in table order."""
@@ -139,6 +177,8 @@ class RunTable(_Rows[RunKey, DagRun]):
             changes.put(self._by_dag, run.dag_id, bucket)
         changes.put(bucket, run.dag_run_id, run)
         self._count(run.state, +1)
+        for name in RUN_DATES:
+            self._date_in(name, run)
 
     def delete(self, run: DagRun) -> None:
         changes = self.changes
@@ -149,6 +189,8 @@ class RunTable(_Rows[RunKey, DagRun]):
             if not bucket:
                 changes.pop(self._by_dag, run.dag_id)
         self._count(run.state, -1)
+        for name in RUN_DATES:
+            self._date_out(name, run)
 
     def delete_dags(self, dag_ids: Collection[str]) -> None:
         for dag_id in dag_ids:
@@ -162,12 +204,40 @@ class RunTable(_Rows[RunKey, DagRun]):
         if not run_can_move(run.state, new_state):
             raise ValueError(f"a DAG run cannot move from {run.state!r} to {new_state!r}")
         self._count(run.state, -1)
+        self._date_out("end_date", run)
         self.changes.set(run, state=new_state, end_date=now if new_state in RUN_FINISHED else None)
+        self._date_in("end_date", run)
         self._count(new_state, +1)
 
     def update(self, run: DagRun, **fields: Any) -> None:
-        """Changes fields other than the key and the state."""
-        _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state"))
+        """Changes fields other than the key, the state and the logical date (which never moves)."""
+        moved = [name for name in RUN_DATES if name in fields]
+        for name in moved:
+            self._date_out(name, run)
+        _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state", "logical_date"))
+        for name in moved:
+            self._date_in(name, run)
+
+    def _date_in(self, name: str, run: DagRun) -> None:
+        value = getattr(run, name)
+        if value is None:
+            return
+        ordered, entry = self._by_date[name], (value, run.dag_id, run.dag_run_id)
+        if self.changes.on:
+            self.changes.record(_remove_sorted, ordered, entry)
+        if not ordered or ordered[-1] < entry:
+            ordered.append(entry)  # the usual case: a new run is the latest
+        else:
+            bisect.insort(ordered, entry)
+
+    def _date_out(self, name: str, run: DagRun) -> None:
+        value = getattr(run, name)
+        if value is None:
+            return
+        ordered, entry = self._by_date[name], (value, run.dag_id, run.dag_run_id)
+        if self.changes.on:
+            self.changes.record(bisect.insort, ordered, entry)
+        _remove_sorted(ordered, entry)
 
     def _count(self, run_state: str | None, change: int) -> None:
         if self.changes.on:
@@ -353,6 +423,16 @@ def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tup
         if name in fixed:
             raise ValueError(f"{name} is not changed by update")
     changes.set(record, **fields)
+
+
+_AN_INSTANT = timedelta(microseconds=1)  # datetimes are whole microseconds
+
+
+def _remove_sorted(ordered: list[Any], entry: Any) -> None:
+    index = bisect.bisect_left(ordered, entry)
+    if index == len(ordered) or ordered[index] != entry:  # a write that went round the table: fail loudly
+        raise ValueError(f"{entry!r} is not in the ordered index it should be in")
+    del ordered[index]
 
 
 def _share_strings(ti: TaskInstance) -> None:

@@ -67,6 +67,8 @@ def candidate_runs(state: State, dag_ids: Iterable[str] | None, run_id: str | No
         runs = [run for run in state.dag_runs.values() if run.dag_run_id == run_id]
     elif dag_ids is None and low is None and high is None:
         return None
+    elif dag_ids is None:  # every run within the range, read off the table's logical-date order
+        return state.dag_runs.dated("logical_date", low, high)
     else:
         runs = state.dag_runs.of_dags(dag_ids)
     if low is None and high is None:
