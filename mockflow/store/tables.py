@@ -219,25 +219,21 @@ class RunTable(_Rows[RunKey, DagRun]):
             self._date_in(name, run)
 
     def _date_in(self, name: str, run: DagRun) -> None:
-        value = getattr(run, name)
-        if value is None:
-            return
-        ordered, entry = self._by_date[name], (value, run.dag_id, run.dag_run_id)
-        if self.changes.on:
-            self.changes.record(_remove_sorted, ordered, entry)
-        if not ordered or ordered[-1] < entry:
-            ordered.append(entry)  # the usual case: a new run is the latest
-        else:
-            bisect.insort(ordered, entry)
+        self._date_move(name, run, _add_sorted, _remove_sorted)
 
     def _date_out(self, name: str, run: DagRun) -> None:
+        self._date_move(name, run, _remove_sorted, _add_sorted)
+
+    def _date_move(self, name: str, run: DagRun, change: Callable[[list[Any], Any], None],
+                   inverse: Callable[[list[Any], Any], None]) -> None:
+        """Puts the run in, or takes it out of, the order of `name` (a NULL date is not kept)."""
         value = getattr(run, name)
         if value is None:
             return
         ordered, entry = self._by_date[name], (value, run.dag_id, run.dag_run_id)
         if self.changes.on:
-            self.changes.record(bisect.insort, ordered, entry)
-        _remove_sorted(ordered, entry)
+            self.changes.record(inverse, ordered, entry)
+        change(ordered, entry)
 
     def _count(self, run_state: str | None, change: int) -> None:
         if self.changes.on:
@@ -426,6 +422,13 @@ def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tup
 
 
 _AN_INSTANT = timedelta(microseconds=1)  # datetimes are whole microseconds
+
+
+def _add_sorted(ordered: list[Any], entry: Any) -> None:
+    if not ordered or ordered[-1] < entry:
+        ordered.append(entry)  # the usual case: a new run is the latest
+    else:
+        bisect.insort(ordered, entry)
 
 
 def _remove_sorted(ordered: list[Any], entry: Any) -> None:
