@@ -18,8 +18,10 @@ reading all runs. Each count change logs its own inverse, like every other write
 
 from __future__ import annotations
 
+import abc
 import bisect
 import heapq
+import operator
 import sys
 from collections.abc import (
     Callable,
@@ -45,7 +47,7 @@ K = TypeVar("K")
 R = TypeVar("R")
 
 
-class _Rows(Generic[K, R]):
+class _Rows(abc.ABC, Generic[K, R]):
     """Read access to a table's rows, like a dict's."""
 
     __slots__ = ("_ids_ordered", "_last_id", "_rows", "changes")
@@ -86,6 +88,18 @@ class _Rows(Generic[K, R]):
         return isinstance(other, _Rows) and type(other) is type(self) and list(self._rows.items()) == list(
             other._rows.items())
 
+    def in_table_order(self, rows: Iterable[R]) -> list[R]:
+        """Rows of this table, put in table order (by `id` while ids follow insertion)."""
+        if self._ids_ordered:
+            return sorted(rows, key=_ROW_ID)
+        position = {key: index for index, key in enumerate(self._rows)}
+        return sorted(rows, key=lambda row: position[self._key_of(row)])
+
+    @staticmethod
+    @abc.abstractmethod
+    def _key_of(row: R) -> K:
+        """A row's key in the table."""
+
     def _note_insert(self, key: K, row_id: int) -> None:
         if self.changes.on:
             self.changes.set(self, _ids_ordered=self._ids_ordered, _last_id=self._last_id)
@@ -105,6 +119,10 @@ class RunTable(_Rows[RunKey, DagRun]):
     the runs in order of each of `RUN_DATES`, which date ranges read by bisection."""
 
     __slots__ = ("_by_dag", "_by_date", "_state_counts")
+
+    @staticmethod
+    def _key_of(row: DagRun) -> RunKey:
+        return row.dag_id, row.dag_run_id
 
     def __init__(self) -> None:
         super().__init__()
@@ -143,12 +161,6 @@ class RunTable(_Rows[RunKey, DagRun]):
         end = len(ordered) if high is None else bisect.bisect_left(ordered, (high + _AN_INSTANT,))
         rows = self._rows
         return self.in_table_order([rows[(dag_id, run_id)] for _, dag_id, run_id in ordered[start:end]])
-
-    def in_table_order(self, runs: list[DagRun]) -> list[DagRun]:
-        if self._ids_ordered:
-            return sorted(runs, key=lambda run: run.id)
-        position = {key: index for index, key in enumerate(self._rows)}
-        return sorted(runs, key=lambda run: position[(run.dag_id, run.dag_run_id)])
 
     def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
         """Runs of the given DAGs (None: all), in table order."""
@@ -253,6 +265,10 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     __slots__ = ("_by_run", "_by_state", "_pool_slots", "_unsorted")
 
+    @staticmethod
+    def _key_of(row: TaskInstance) -> TaskInstanceKey:
+        return row.dag_id, row.dag_run_id, row.task_id, row.map_index
+
     def __init__(self) -> None:
         super().__init__()
         self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
@@ -301,13 +317,6 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
                 ordered = [(key, ti) for key, ti in self._rows.items() if ti.state == ti_state]
             self._by_state[ti_state] = bucket = dict(ordered)
         return bucket.values()
-
-    def in_table_order(self, rows: Iterable[TaskInstance]) -> list[TaskInstance]:
-        """Rows of this table, put in table order (by `id` while ids follow insertion)."""
-        if self._ids_ordered:
-            return sorted(rows, key=lambda ti: ti.id)
-        position = {key: index for index, key in enumerate(self._rows)}
-        return sorted(rows, key=lambda ti: position[(ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)])
 
     # --- writes --------------------------------------------------------------------------------------
 
@@ -421,6 +430,7 @@ def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tup
     changes.set(record, **fields)
 
 
+_ROW_ID = operator.attrgetter("id")
 _AN_INSTANT = timedelta(microseconds=1)  # datetimes are whole microseconds
 
 
