@@ -31,17 +31,21 @@ def dump_json(data: Any) -> bytes:
 
 class Page(dict[str, Any]):
     """A collection answer (`{"dags": [...], "total_entries": n}`) whose lists may hold `Frozen`
-    objects: only such a body is looked through for texts to copy."""
+    objects: only such a body is looked through for texts to copy (and, by the validator, for
+    objects already judged)."""
 
     __slots__ = ()
 
+    def frozen_lists(self) -> list[str]:
+        """The keys of its lists that hold `Frozen` objects (judged by their first item)."""
+        return [key for key, value in self.items() if type(value) is list and value and type(value[0]) is Frozen]
 
-def _with_item_texts(data: dict[str, Any]) -> dict[str, Any]:
+
+def _with_item_texts(data: Page) -> dict[str, Any]:
     """`data` with each top-level list of `Frozen` objects swapped for their texts."""
     swapped = dict(data)
-    for key, value in data.items():
-        if type(value) is list and value and type(value[0]) is Frozen:
-            swapped[key] = [item.item_text() if type(item) is Frozen else item for item in value]
+    for key in data.frozen_lists():
+        swapped[key] = [item.item_text() if type(item) is Frozen else item for item in data[key]]
     return swapped
 
 

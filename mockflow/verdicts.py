@@ -76,7 +76,7 @@ class CompiledVerdicts:
 
 def _page_ok(spec: Spec, operation_id: str, part: str, validator: Any, page: Page) -> bool:
     """True when the page is valid, judged by parts; False means "judge it whole" (it may still be)."""
-    lists = tuple(key for key, value in page.items() if type(value) is list and value and type(value[0]) is Frozen)
+    lists = page.frozen_lists()
     item_validators = [_item_validator(spec, operation_id, part, key) for key in lists]
     hollow = {**page, **{key: [] for key in lists}}
     if not lists or any(found is None for found in item_validators) or not validator.is_valid(hollow):
