@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from mockflow.bundle import Bundle
 from mockflow.spec import Operation
 
-# Every route takes every method; `_endpoint` answers 405 itself (Starlette's would be plain text).
+# Every route takes every method; `_Endpoint` answers 405 itself (Starlette's would be plain text).
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
 
@@ -230,17 +230,13 @@ def _bundle_routes(bundle: Bundle) -> list[Route]:
     for op in bundle.spec.operations.values():
         by_path.setdefault(op.path, {})[op.method] = op
     integers = _integer_parameters(bundle.spec.operations)
-    return [Route(starlette_path(bundle, template, integers), _endpoint(bundle, by_path[template]),
+    return [Route(starlette_path(bundle, template, integers), _Endpoint(bundle, by_path[template]),
                   methods=ANY_METHOD)
             for template in sorted(by_path, key=_specificity)]
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await scope[SCOPE_KEY].not_found(scope, receive, send)
-
-
-def _endpoint(bundle: Bundle, methods: dict[str, Operation]) -> _Endpoint:
-    return _Endpoint(bundle, methods)
 
 
 class _Endpoint:

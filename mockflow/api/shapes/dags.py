@@ -93,11 +93,7 @@ class _Memo:
         self._entries: dict[int, tuple[tuple[Any, ...], _Built]] = {}
 
     def __call__(self, dag: Dag) -> _Built:
-        inputs = self._inputs(dag)
-        entry = self._entries.get(id(dag))
-        if entry is None or entry[0] != inputs:
-            entry = self._build_entry(dag, inputs)
-        return entry[1]
+        return self.many((dag,))[0]
 
     def many(self, dags: Iterable[Dag]) -> list[_Built]:
         """`[memo(dag) for dag in dags]`, in one loop (a page asks for 25 at once)."""
@@ -166,7 +162,7 @@ _details_memo = _Memo(_DETAILS_INPUTS, _details)
 
 def dag_to_wire(state: State, dag: Dag) -> JSON:
     """The DAG object of `GET /dags`, `GET /dags/{dag_id}` and the PATCH answers."""
-    return _with_import_errors(dag, has_import_errors(state, dag))
+    return _dag_memo(dag).with_import_errors(has_import_errors(state, dag))
 
 
 def dags_to_wire(state: State, dags: Iterable[Dag]) -> list[JSON]:
@@ -175,10 +171,6 @@ def dags_to_wire(state: State, dags: Iterable[Dag]) -> list[JSON]:
     shown = list(dags)
     return [built.with_import_errors(dag.has_import_errors or dag.fileloc in failing)
             for dag, built in zip(shown, _dag_memo.many(shown), strict=True)]
-
-
-def _with_import_errors(dag: Dag, errors: bool) -> JSON:
-    return _dag_memo(dag).with_import_errors(errors)
 
 
 def dag_details_to_wire(dag: Dag) -> JSON:
