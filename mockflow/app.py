@@ -13,7 +13,7 @@ import html
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -50,13 +50,20 @@ OPERATION_KEY = "mockflow.operation"
 
 @dataclass
 class Served:
-    """One bundle as this app serves it: its validator, its steps, and handlers a test may swap."""
+    """One bundle as this app serves it: its validator, its steps, and handlers a test may swap.
+    The steps are composed once (`chain`); setting `steps` composes them again, so a benchmark or
+    a test that drops or adds one is served by what it set."""
 
     bundle: Bundle
     validator: Validator
     handlers: dict[str, Handler]
     steps: tuple[Step, ...]
-    chain: Next  # the steps composed
+    chain: Next = field(init=False, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "steps":
+            super().__setattr__("chain", compose(value))
 
 
 class MockflowApp:
@@ -239,8 +246,7 @@ class _WatchedSend:
 
 
 def _served(settings: Settings, bundle: Bundle) -> Served:
-    steps = _steps_of(bundle)
-    return Served(bundle, _validator(settings, bundle), dict(bundle.handlers), steps, compose(steps))
+    return Served(bundle, _validator(settings, bundle), dict(bundle.handlers), _steps_of(bundle))
 
 
 def _validator(settings: Settings, bundle: Bundle) -> Validator:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -11,6 +12,7 @@ from mockflow.api.bundle import airflow_v1
 from mockflow.api.context import Call, Reply
 from mockflow.app import MockflowApp
 from mockflow.bundle import Bundle, Text
+from mockflow.control.steps import record_in_journal
 from mockflow.pipeline import call_handler, hold_store, open_access, validate_request
 from mockflow.spec import index_spec
 from mockflow.store.errors import NotFoundError
@@ -96,3 +98,19 @@ def test_the_second_bundle_validates_its_responses() -> None:
     assert isinstance(app, MockflowApp)
     assert app.health.invalid_responses and "get_pool_size" in app.health.invalid_responses[0]
     app.health.invalid_responses.clear()  # seen on purpose: the autouse guard would fail the test
+
+
+def test_the_steps_a_bundle_is_served_with_can_be_changed_and_are_then_what_runs() -> None:
+    """The steps are composed once per app; setting them composes them again (benchmarks drop the
+    journal this way, and would otherwise measure it)."""
+    app = build_app(MINIMAL)
+    client = TestClient(app)
+    client.auth = ("admin", "admin")
+    served = app.pipeline
+    kept = served.steps
+    served.steps = tuple(step for step in kept if step is not record_in_journal)
+    assert client.get("/api/v1/pools").status_code == 200
+    assert app.namespaces.default.journal.entries == deque()
+    served.steps = kept
+    assert client.get("/api/v1/pools").status_code == 200
+    assert [entry.operation_id for entry in app.namespaces.default.journal.entries] == ["get_pools"]
