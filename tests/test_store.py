@@ -117,7 +117,8 @@ def test_snapshot_is_independent_and_comparable() -> None:
     store = Store(_state_with_a_run())
     before = store.snapshot()
     assert before == store.state
-    store.state.tis_by_run[("etl", "r1")][("extract", -1)].state = "success"
+    tis = store.state.task_instances
+    tis.set_state(tis[("etl", "r1", "extract", -1)], "success")
     assert before != store.state
     assert before.task_instances[("etl", "r1", "extract", -1)].state is None
 

@@ -11,7 +11,7 @@ import pytest
 
 from mockflow.store.dag_runs import page_runs
 from mockflow.store.records import DagRun, TaskInstance
-from mockflow.store.restored import differences, index_problems
+from mockflow.store.restored import differences, index_problems, ti_index_problems
 from mockflow.store.state import State
 from mockflow.store.states import RUN_STATES, TI_MANUAL, TI_STATES, run_can_move
 from mockflow.store.tables import RUN_DATES, RunTable, TaskInstanceTable
@@ -21,6 +21,7 @@ DAGS = ("a", "b", "c")
 RUN_IDS = ("r1", "r2", "r3")
 TASKS = ("t1", "t2", "t3")
 POOLS = ("default_pool", "p1", "p2")
+QUEUES = ("default", "q2")
 
 
 def _run(dag_id: str, run_id: str, row_id: int) -> DagRun:
@@ -34,9 +35,24 @@ def _hour(hours: int) -> datetime:
 
 
 def _ti(dag_id: str, run_id: str, task_id: str, state: str | None, row_id: int, map_index: int = -1) -> TaskInstance:
-    # Pools and slots vary with the id, so the per-pool sums see several of each.
+    # Pools, slots, weights, queues and dates vary with the id, so each index sees groups and ties.
     return TaskInstance(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, map_index=map_index, state=state,
-                        id=row_id, pool=POOLS[row_id % 3], pool_slots=row_id % 4)
+                        id=row_id, pool=POOLS[row_id % 3], pool_slots=row_id % 4, priority_weight=row_id % 2,
+                        queue=QUEUES[row_id % 2], start_date=_hour(row_id % 3) if row_id % 5 else None,
+                        end_date=_hour(row_id % 4) if row_id % 3 else None,
+                        duration=float(row_id % 3) if row_id % 4 else None)
+
+
+def _ti_field_change(rng: random.Random) -> dict[str, object]:
+    """One of the field updates the API and the simulation make, moving a row in some index."""
+    return rng.choice([
+        {"pool": rng.choice(POOLS), "pool_slots": rng.randint(0, 3)},
+        {"queue": rng.choice(QUEUES)},
+        {"priority_weight": rng.randint(0, 2)},
+        {"start_date": rng.choice([None, _hour(rng.randint(0, 3))]), "end_date": None, "duration": None},
+        {"end_date": _hour(rng.randint(0, 3)), "duration": rng.choice([0.0, 1.0, 2.5])},
+        {"note": "kept out of every index"},
+    ])
 
 
 def assert_run_indexes(table: RunTable) -> None:
@@ -65,7 +81,7 @@ def assert_ti_indexes(table: TaskInstanceTable) -> None:
         for run_id in RUN_IDS:
             expected = [ti for ti in scan if (ti.dag_id, ti.dag_run_id) == (dag_id, run_id)]
             assert list(table.of_run(dag_id, run_id).values()) == expected
-    assert set(table.by_state) == {ti.state for ti in scan}
+    assert set(table.states()) == {ti.state for ti in scan}
     for value in TI_STATES:
         expected = [ti for ti in scan if ti.state == value]
         assert list(table.in_state(value)) == expected, value
@@ -74,6 +90,7 @@ def assert_ti_indexes(table: TaskInstanceTable) -> None:
             in_pool = sum(ti.pool_slots for ti in expected if ti.pool == pool)
             assert table.pool_slots(pool, value) == in_pool, (pool, value)
     assert all(all(by_state.values()) for by_state in table.slots_by_pool.values()), "no zero sums are kept"
+    assert ti_index_problems(table) == []
 
 
 # --- runs -------------------------------------------------------------------------------------------
@@ -165,7 +182,7 @@ def test_ti_indexes_equal_a_full_scan_through_random_changes(seed: int) -> None:
         elif action < 0.75:
             table.set_state(table[rng.choice(keys)], rng.choice(sorted(TI_MANUAL, key=str)))
         elif action < 0.85:
-            table.update(table[rng.choice(keys)], pool=rng.choice(POOLS), pool_slots=rng.randint(0, 3))
+            table.update(table[rng.choice(keys)], **_ti_field_change(rng))
         else:
             table.delete(table[rng.choice(keys)])
         if rng.random() < 0.3:  # reads in between put buckets in order at different moments
@@ -194,7 +211,7 @@ def _random_change(rng: random.Random, state: State, row_id: int) -> None:
     elif action < 0.75:
         tis.set_state(tis[rng.choice(list(tis))], rng.choice(sorted(TI_MANUAL, key=str)))
     elif action < 0.85:
-        tis.update(tis[rng.choice(list(tis))], pool=rng.choice(POOLS), pool_slots=rng.randint(0, 3))
+        tis.update(tis[rng.choice(list(tis))], **_ti_field_change(rng))
     else:
         tis.delete(tis[rng.choice(list(tis))])
     if rng.random() < 0.3:  # reads in between put state buckets in order at different moments

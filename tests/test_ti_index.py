@@ -19,7 +19,7 @@ STATES = [None, "success", "failed", "running", "queued"]
 
 
 def _assert_index_matches_table(state: State) -> None:
-    states = {ti.state for ti in state.task_instances.values()} | set(state.tis_by_state)
+    states = {ti.state for ti in state.task_instances.values()} | set(state.task_instances.states())
     for value in states:
         expected = [ti for ti in state.task_instances.values() if ti.state == value]
         assert list(state.task_instances.in_state(value)) == expected, value

@@ -14,7 +14,7 @@ from typing import Any
 
 from mockflow.store.records import TaskInstance
 from mockflow.store.state import State
-from mockflow.store.tables import RUN_DATES, RunTable, TaskInstanceTable, _Rows
+from mockflow.store.tables import RUN_DATES, TI_RANGES, RunTable, TaskInstanceTable, _Rows
 
 
 class RestoreError(AssertionError):
@@ -47,7 +47,7 @@ def differences(live: State, fresh: State) -> list[str]:
 
 def index_problems(state: State) -> list[str]:
     """Where a table's indexes do not answer what a full scan of its rows does."""
-    problems = _run_index_problems(state.dag_runs) + _ti_index_problems(state.task_instances)
+    problems = _run_index_problems(state.dag_runs) + ti_index_problems(state.task_instances)
     return problems
 
 
@@ -60,28 +60,44 @@ def _run_index_problems(table: RunTable) -> list[str]:
     if table.state_counts != Counter(run.state for run in table.values()):
         problems.append("dag_runs: the counts by state differ from a scan")
     for name in RUN_DATES:
-        scanned = sorted((value, run.dag_id, run.dag_run_id) for run in table.values()
-                         if (value := getattr(run, name)) is not None)
-        if list(table.date_order(name)) != scanned:
+        if not _in_value_order(list(table.date_order(name)), table.values(), name):
             problems.append(f"dag_runs: the {name} order differs from a scan")
     return problems
 
 
-def _ti_index_problems(table: TaskInstanceTable) -> list[str]:
-    problems = []
+def ti_index_problems(table: TaskInstanceTable) -> list[str]:
     by_run: dict[Any, list[Any]] = {}
     by_state: dict[Any, list[Any]] = {}
+    by_pool: dict[Any, list[Any]] = {}
+    by_queue: dict[Any, list[Any]] = {}
     for ti in table.values():
         by_run.setdefault((ti.dag_id, ti.dag_run_id), []).append(ti)
         by_state.setdefault(ti.state, []).append(ti)
+        by_pool.setdefault((ti.pool, ti.state, ti.priority_weight), []).append(ti)
+        by_queue.setdefault(ti.queue, []).append(ti)
+    problems = []
     if not _same_objects({key: list(bucket.values()) for key, bucket in table.by_run.items()}, by_run):
         problems.append("task_instances: the per-run index differs from a scan")
-    if set(table.by_state) != set(by_state) or any(
-            [id(ti) for ti in table.in_state(state)] != [id(ti) for ti in rows] for state, rows in by_state.items()):
-        problems.append("task_instances: the state index differs from a scan")
+    indexed: list[tuple[str, dict[Any, list[Any]], dict[Any, list[Any]]]] = [
+        ("state", {group: list(table.in_state(group)) for group in table.states()}, by_state),
+        ("pool", {group: list(table.in_pool_group(group)) for group in table.pool_groups()}, by_pool),
+        ("queue", {group: list(table.in_queue(group)) for group in table.queues()}, by_queue)]
+    for name, found, scanned in indexed:
+        if not _same_objects(found, scanned):
+            problems.append(f"task_instances: the {name} index differs from a scan")
+    for name in TI_RANGES:
+        if not _in_value_order(list(table.range_order(name)), table.values(), name):
+            problems.append(f"task_instances: the {name} order differs from a scan")
     if table.slots_by_pool != pool_slots_by_scan(table.values()):
         problems.append("task_instances: the per-pool slot sums differ from a scan")
     return problems
+
+
+def _in_value_order(ordered: list[Any], rows: Iterable[Any], name: str) -> bool:
+    """Whether `ordered` holds the very rows with a `name` in (value, id) order (ties on both in any order)."""
+    valued = [row for row in rows if getattr(row, name) is not None]
+    return [(getattr(row, name), row.id) for row in ordered] == sorted(
+        (getattr(row, name), row.id) for row in valued) and {id(row) for row in ordered} == {id(row) for row in valued}
 
 
 def pool_slots_by_scan(rows: Iterable[TaskInstance]) -> dict[str, dict[str | None, int]]:

@@ -78,10 +78,6 @@ class State:
     def tis_by_run(self) -> Mapping[RunKey, Mapping[tuple[str, int], TaskInstance]]:
         return self.task_instances.by_run
 
-    @property
-    def tis_by_state(self) -> Mapping[str | None, Mapping[TaskInstanceKey, TaskInstance]]:
-        return self.task_instances.by_state
-
     def next_id(self, table: str) -> int:
         value = self.last_ids.get(table, 0) + 1
         self.changes.put(self.last_ids, table, value)

@@ -19,7 +19,6 @@ reading all runs. Each count change logs its own inverse, like every other write
 from __future__ import annotations
 
 import abc
-import bisect
 import heapq
 import operator
 import sys
@@ -31,18 +30,19 @@ from collections.abc import (
     Iterator,
     KeysView,
     Mapping,
-    Sequence,
     ValuesView,
 )
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from mockflow.store.changes import Changes
+from mockflow.store.indexes import Buckets, SortedRows
 from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.states import RUN_FINISHED, run_can_move, ti_can_move
 
 RunKey = tuple[str, str]  # (dag_id, dag_run_id)
 TaskInstanceKey = tuple[str, str, str, int]  # (dag_id, dag_run_id, task_id, map_index)
+PoolGroup = tuple[str, str | None, int]  # (pool, state, priority_weight)
 K = TypeVar("K")
 R = TypeVar("R")
 
@@ -88,6 +88,11 @@ class _Rows(abc.ABC, Generic[K, R]):
         return isinstance(other, _Rows) and type(other) is type(self) and list(self._rows.items()) == list(
             other._rows.items())
 
+    @property
+    def ids_ordered(self) -> bool:
+        """Whether every row so far came with a larger id than all before it: then table order is id order."""
+        return self._ids_ordered
+
     def in_table_order(self, rows: Iterable[R]) -> list[R]:
         """Rows of this table, put in table order (by `id` while ids follow insertion)."""
         if self._ids_ordered:
@@ -108,10 +113,9 @@ class _Rows(abc.ABC, Generic[K, R]):
         self._last_id = max(self._last_id, row_id)
 
 
-# The run fields a date range filters on, each kept in order: (value, dag_id, dag_run_id) for
-# every run whose value is not NULL (a NULL never satisfies a bound).
+# The run fields a date range filters on, each kept in order of (value, id) for every run whose
+# value is not NULL (a NULL never satisfies a bound).
 RUN_DATES = ("logical_date", "start_date", "end_date")
-DatedKey = tuple[datetime, str, str]
 
 
 class RunTable(_Rows[RunKey, DagRun]):
@@ -128,7 +132,7 @@ class RunTable(_Rows[RunKey, DagRun]):
         super().__init__()
         self._by_dag: dict[str, dict[str, DagRun]] = {}
         self._state_counts: dict[str | None, int] = {}  # state -> how many runs have it (no zeros)
-        self._by_date: dict[str, list[DatedKey]] = {name: [] for name in RUN_DATES}
+        self._by_date: dict[str, SortedRows[DagRun]] = {name: SortedRows(name) for name in RUN_DATES}
 
     # --- reads ---------------------------------------------------------------------------------------
 
@@ -149,18 +153,13 @@ class RunTable(_Rows[RunKey, DagRun]):
         """state -> number of runs in it (read-only; states without runs are absent)."""
         return self._state_counts
 
-    def date_order(self, name: str) -> Sequence[DatedKey]:
-        """(value, dag_id, dag_run_id) of the runs with a `name`, in order (read-only)."""
+    def date_order(self, name: str) -> Iterable[DagRun]:
+        """The runs with a `name`, by (value, id) (read-only)."""
         return self._by_date[name]
 
     def dated(self, name: str, low: datetime | None, high: datetime | None) -> list[DagRun]:
         """The runs whose `name` (one of `RUN_DATES`) is within [low, high], in table order."""
-        ordered = self._by_date[name]
-        start = 0 if low is None else bisect.bisect_left(ordered, (low,))
-        # past every entry at `high` itself: a longer tuple with a greater first item sorts after
-        end = len(ordered) if high is None else bisect.bisect_left(ordered, (high + _AN_INSTANT,))
-        rows = self._rows
-        return self.in_table_order([rows[(dag_id, run_id)] for _, dag_id, run_id in ordered[start:end]])
+        return self.in_table_order(self._by_date[name].between(low, high))
 
     def of_dags(self, dag_ids: Iterable[str] | None) -> Iterator[DagRun]:
         """Runs of the given DAGs (None: all), in table order."""
@@ -230,22 +229,20 @@ class RunTable(_Rows[RunKey, DagRun]):
         for name in moved:
             self._date_in(name, run)
 
+    # A NULL date is not kept; each move logs its inverse, to run with the run's fields as they were.
     def _date_in(self, name: str, run: DagRun) -> None:
-        self._date_move(name, run, _add_sorted, _remove_sorted)
+        if getattr(run, name) is not None:
+            ordered = self._by_date[name]
+            if self.changes.on:
+                self.changes.record(ordered.remove, run)
+            ordered.add(run)
 
     def _date_out(self, name: str, run: DagRun) -> None:
-        self._date_move(name, run, _remove_sorted, _add_sorted)
-
-    def _date_move(self, name: str, run: DagRun, change: Callable[[list[Any], Any], None],
-                   inverse: Callable[[list[Any], Any], None]) -> None:
-        """Puts the run in, or takes it out of, the order of `name` (a NULL date is not kept)."""
-        value = getattr(run, name)
-        if value is None:
-            return
-        ordered, entry = self._by_date[name], (value, run.dag_id, run.dag_run_id)
-        if self.changes.on:
-            self.changes.record(inverse, ordered, entry)
-        change(ordered, entry)
+        if getattr(run, name) is not None:
+            ordered = self._by_date[name]
+            if self.changes.on:
+                self.changes.record(ordered.add, run)
+            ordered.remove(run)
 
     def _count(self, run_state: str | None, change: int) -> None:
         if self.changes.on:
@@ -260,10 +257,23 @@ class RunTable(_Rows[RunKey, DagRun]):
             self._state_counts.pop(run_state, None)
 
 
-class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
-    """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run and by state."""
+# What each index of the task-instance table groups or orders its rows by: a write that changes
+# one of these fields takes the row out of that index first and puts it back after.
+TI_RANGES = ("start_date", "end_date", "duration")
+_INDEXED_BY = {
+    "state": ("state",),
+    "pool": ("pool", "state", "priority_weight", "pool_slots"),
+    "queue": ("queue",),
+    **{name: (name,) for name in TI_RANGES},
+}
+_EVERY_INDEX = tuple(_INDEXED_BY)
 
-    __slots__ = ("_by_run", "_by_state", "_pool_slots", "_unsorted")
+
+class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
+    """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run; grouped by
+    state, by (pool, state, priority weight) and by queue; ordered by each of `TI_RANGES`."""
+
+    __slots__ = ("_by_pool", "_by_queue", "_by_run", "_by_state", "_pool_slots", "_ranges")
 
     @staticmethod
     def _key_of(row: TaskInstance) -> TaskInstanceKey:
@@ -272,8 +282,11 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     def __init__(self) -> None:
         super().__init__()
         self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
-        self._by_state: dict[str | None, dict[TaskInstanceKey, TaskInstance]] = {}
-        self._unsorted: set[str | None] = set()  # state buckets to put in order before their next read
+        self._by_state: Buckets[str | None, TaskInstanceKey, TaskInstance] = Buckets()
+        self._by_pool: Buckets[PoolGroup, TaskInstanceKey, TaskInstance] = Buckets()
+        self._by_queue: Buckets[str, TaskInstanceKey, TaskInstance] = Buckets()
+        # every row whose value is not NULL (a NULL never satisfies a bound), by (value, id)
+        self._ranges: dict[str, SortedRows[TaskInstance]] = {name: SortedRows(name) for name in TI_RANGES}
         # pool -> state -> sum of pool_slots of the rows in that pool and state (no zero entries)
         self._pool_slots: dict[str, dict[str | None, int]] = {}
 
@@ -284,16 +297,60 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         """(dag_id, run_id) -> {(task_id, map_index): ti}, in table order (read-only)."""
         return self._by_run
 
-    @property
-    def by_state(self) -> Mapping[str | None, Mapping[TaskInstanceKey, TaskInstance]]:
-        """state -> task instances, in no promised order (read-only; `in_state` gives the order)."""
-        return self._by_state
-
     def of_run(self, dag_id: str, run_id: str) -> Mapping[tuple[str, int], TaskInstance]:
         return self._by_run.get((dag_id, run_id)) or {}
 
+    def states(self) -> Collection[str | None]:
+        """The states some task instance is in."""
+        return self._by_state.groups()
+
     def count_in_state(self, ti_state: str | None) -> int:
-        return len(self._by_state.get(ti_state) or ())
+        return self._by_state.count(ti_state)
+
+    def in_state(self, ti_state: str | None) -> Collection[TaskInstance]:
+        """The task instances in one state, in table order."""
+        return self._by_state.rows(ti_state, self._ids_ordered, self._rows)
+
+    def pool_groups(self) -> Collection[PoolGroup]:
+        """The (pool, state, priority_weight) groups some task instance is in."""
+        return self._by_pool.groups()
+
+    def count_in_pool_group(self, group: PoolGroup) -> int:
+        return self._by_pool.count(group)
+
+    def in_pool_group(self, group: PoolGroup) -> Collection[TaskInstance]:
+        """The task instances of one (pool, state, priority_weight), in table order."""
+        return self._by_pool.rows(group, self._ids_ordered, self._rows)
+
+    def queues(self) -> Collection[str]:
+        """The queues some task instance is in."""
+        return self._by_queue.groups()
+
+    def count_in_queue(self, queue: str) -> int:
+        return self._by_queue.count(queue)
+
+    def in_queue(self, queue: str) -> Collection[TaskInstance]:
+        """The task instances of one queue, in table order."""
+        return self._by_queue.rows(queue, self._ids_ordered, self._rows)
+
+    def count_between(self, name: str, low: Any, high: Any) -> int:
+        """How many task instances have a `name` (one of `TI_RANGES`) within [low, high]."""
+        return self._ranges[name].count_between(low, high)
+
+    def between(self, name: str, low: Any, high: Any) -> Iterator[TaskInstance]:
+        """The task instances with a `name` within [low, high], by (value, id)."""
+        return self._ranges[name].between(low, high)
+
+    def first_between(self, name: str, low: Any, high: Any, wanted: int) -> list[TaskInstance]:
+        """The first `wanted` task instances in table order with a `name` within [low, high]
+        (while ids follow the table: see `ids_ordered`)."""
+        if not self._ids_ordered:
+            raise ValueError("table order is not id order")
+        return self._ranges[name].first_by_id(low, high, wanted)
+
+    def range_order(self, name: str) -> Iterable[TaskInstance]:
+        """Every task instance with a `name`, by (value, id) (read-only)."""
+        return self._ranges[name]
 
     def pool_slots(self, pool: str, ti_state: str | None) -> int:
         """The sum of `pool_slots` over the task instances in `pool` and `ti_state`."""
@@ -304,20 +361,6 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         """pool -> state -> summed `pool_slots` (read-only; states without rows are absent)."""
         return self._pool_slots
 
-    def in_state(self, ti_state: str | None) -> Collection[TaskInstance]:
-        """The task instances in one state, in table order."""
-        bucket = self._by_state.get(ti_state)
-        if not bucket:
-            return ()
-        if ti_state in self._unsorted:
-            self._unsorted.discard(ti_state)
-            if self._ids_ordered:
-                ordered = sorted(bucket.items(), key=lambda item: item[1].id)
-            else:
-                ordered = [(key, ti) for key, ti in self._rows.items() if ti.state == ti_state]
-            self._by_state[ti_state] = bucket = dict(ordered)
-        return bucket.values()
-
     # --- writes --------------------------------------------------------------------------------------
 
     def insert(self, ti: TaskInstance) -> None:
@@ -326,7 +369,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         changes = self.changes
         old = self._rows.get(key)
         if old is not None:  # a replaced row keeps its place in the table
-            self._drop_state(old, key)
+            self._leave(old, key, _EVERY_INDEX)
         self._note_insert(key, ti.id)
         changes.put(self._rows, key, ti)
         run_key = (ti.dag_id, ti.dag_run_id)
@@ -335,9 +378,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             bucket = {}
             changes.put(self._by_run, run_key, bucket)
         changes.put(bucket, (ti.task_id, ti.map_index), ti)
-        self._add_state(ti, key)
-        if old is not None and self.count_in_state(ti.state) > 1:
-            self._unsorted.add(ti.state)
+        self._enter(ti, key, _EVERY_INDEX)
 
     def delete(self, ti: TaskInstance) -> None:
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
@@ -348,7 +389,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             changes.pop(bucket, (ti.task_id, ti.map_index), None)
             if not bucket:
                 changes.pop(self._by_run, (ti.dag_id, ti.dag_run_id))
-        self._drop_state(ti, key)
+        self._leave(ti, key, _EVERY_INDEX)
 
     def delete_where(self, doomed: Callable[[TaskInstance], bool]) -> None:
         for ti in [ti for ti in self._rows.values() if doomed(ti)]:
@@ -360,54 +401,60 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         if not ti_can_move(ti.state, new_state):
             raise ValueError(f"a task instance cannot move from {ti.state!r} to {new_state!r}")
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
-        self._drop_state(ti, key)
+        self._leave(ti, key, _STATE_INDEXES)
         self.changes.set(ti, state=new_state if new_state is None else sys.intern(new_state))
-        self._add_state(ti, key)
+        self._enter(ti, key, _STATE_INDEXES)
 
     def update(self, ti: TaskInstance, **fields: Any) -> None:
-        """Changes fields other than the key and the state."""
-        moves_slots = "pool" in fields or "pool_slots" in fields
-        if moves_slots:  # out of the pool sums with the old values, back in with the new ones
-            self._logged_count(ti, -1)
-        _update(self.changes, ti, fields, ("dag_id", "dag_run_id", "task_id", "map_index", "state"))
-        if moves_slots:
-            ti.pool = sys.intern(ti.pool)
-            self._logged_count(ti, +1)
+        """Changes fields other than the key, the state and the id."""
+        for name in fields:
+            if name in _TI_FIXED:
+                raise ValueError(f"{name} is not changed by update")
+        moved = tuple(index for index, names in _INDEXED_BY.items() if any(name in fields for name in names))
+        key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
+        if moved:
+            self._leave(ti, key, moved)
+        self.changes.set(ti, **fields)
+        if moved:
+            _share_strings(ti)
+            self._enter(ti, key, moved)
 
-    # The state buckets are not logged entry by entry: each write records the inverse that puts
-    # the row back in or takes it out, and the bucket's order is restored lazily, by `in_state`.
-    def _add_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
+    # Index entries are not logged one by one: each write records the inverse that takes the row
+    # out of, or puts it back in, the indexes it changed (its fields by then as they were).
+    def _enter(self, ti: TaskInstance, key: TaskInstanceKey, indexes: tuple[str, ...]) -> None:
         if self.changes.on:
-            self.changes.record(self._drop_state, ti, key)
-        self._put_state(ti, key)
+            self.changes.record(self._take, ti, key, indexes)
+        self._put(ti, key, indexes)
 
-    def _put_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
-        self._count(ti, +1)
-        bucket = self._by_state.setdefault(ti.state, {})
-        # Landing at the end is right for the latest row only: later than all others by id, or
-        # appended to the table just now (then the caller marks nothing else out of place).
-        if bucket and (not self._ids_ordered or next(reversed(bucket.values())).id > ti.id):
-            self._unsorted.add(ti.state)
-        bucket[key] = ti
-
-    def _drop_state(self, ti: TaskInstance, key: TaskInstanceKey) -> None:
-        bucket = self._by_state.get(ti.state)
-        if bucket is None:
-            return
-        if self.changes.on and key in bucket:
-            self.changes.record(self._put_state, ti, key)
-        dropped = bucket.pop(key, None)
-        if dropped is None:
-            return
-        self._count(dropped, -1)
-        if not bucket:
-            del self._by_state[ti.state]
-            self._unsorted.discard(ti.state)
-
-    def _logged_count(self, ti: TaskInstance, sign: int) -> None:
+    def _leave(self, ti: TaskInstance, key: TaskInstanceKey, indexes: tuple[str, ...]) -> None:
         if self.changes.on:
-            self.changes.record(self._count, ti, -sign)
-        self._count(ti, sign)
+            self.changes.record(self._put, ti, key, indexes)
+        self._take(ti, key, indexes)
+
+    def _put(self, ti: TaskInstance, key: TaskInstanceKey, indexes: tuple[str, ...]) -> None:
+        ordered = self._ids_ordered
+        for index in indexes:
+            if index == "state":
+                self._by_state.put(ti.state, key, ti, ordered)
+            elif index == "pool":
+                self._by_pool.put((ti.pool, ti.state, ti.priority_weight), key, ti, ordered)
+                self._count(ti, +1)
+            elif index == "queue":
+                self._by_queue.put(ti.queue, key, ti, ordered)
+            elif getattr(ti, index) is not None:
+                self._ranges[index].add(ti)
+
+    def _take(self, ti: TaskInstance, key: TaskInstanceKey, indexes: tuple[str, ...]) -> None:
+        for index in indexes:
+            if index == "state":
+                self._by_state.drop(ti.state, key)
+            elif index == "pool":
+                self._by_pool.drop((ti.pool, ti.state, ti.priority_weight), key)
+                self._count(ti, -1)
+            elif index == "queue":
+                self._by_queue.drop(ti.queue, key)
+            elif getattr(ti, index) is not None:
+                self._ranges[index].remove(ti)
 
     def _count(self, ti: TaskInstance, sign: int) -> None:
         """Adds (sign +1) or takes away (-1) the row's slots in its pool and state."""
@@ -423,6 +470,10 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
                 del self._pool_slots[ti.pool]
 
 
+_STATE_INDEXES = tuple(index for index, names in _INDEXED_BY.items() if "state" in names)
+_TI_FIXED = ("dag_id", "dag_run_id", "task_id", "map_index", "state", "id")
+
+
 def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
     for name in fields:
         if name in fixed:
@@ -431,23 +482,6 @@ def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tup
 
 
 _ROW_ID = operator.attrgetter("id")
-_AN_INSTANT = timedelta(microseconds=1)  # datetimes are whole microseconds
-
-
-def _add_sorted(ordered: list[Any], entry: Any) -> None:
-    if not ordered or ordered[-1] < entry:
-        ordered.append(entry)  # the usual case: a new run is the latest
-    else:
-        bisect.insort(ordered, entry)
-
-
-def _remove_sorted(ordered: list[Any], entry: Any) -> None:
-    index = bisect.bisect_left(ordered, entry)
-    if index == len(ordered) or ordered[index] != entry:  # a write that went round the table: fail loudly
-        raise ValueError(f"{entry!r} is not in the ordered index it should be in")
-    del ordered[index]
-
-
 def _share_strings(ti: TaskInstance) -> None:
     # A million task instances repeat a few thousand ids and a handful of states, pools and
     # queues; one shared object per distinct string saves memory and pickles as a reference.

@@ -504,8 +504,8 @@ def test_delete_dag_refuses_while_a_task_instance_runs(client: Client) -> None:
     assert (response.status_code, response.json()) == (
         409, problem(409, "AlreadyExists", "Conflict", "Task instances of dag with id: 'fan_out' are still running"))
     assert snapshot(client) == before
-    state_of(client).task_instances[("fan_out", "scheduled__2024-03-03T00:00:00+00:00", "process_file", 1)].state = (
-        "success")
+    tis = state_of(client).task_instances
+    tis.set_state(tis[("fan_out", "scheduled__2024-03-03T00:00:00+00:00", "process_file", 1)], "success")
     assert client.delete("/api/v1/dags/fan_out").status_code == 204
 
 
