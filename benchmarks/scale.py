@@ -48,6 +48,7 @@ def build_state(dags: int, runs: int, tasks: int) -> Any:
     from mockflow.store.state import State
 
     rng = random.Random(7)
+    durations = random.Random(8)  # apart, so the states drawn above stay those of earlier runs
     state = State()
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for d in range(dags):
@@ -69,9 +70,10 @@ def build_state(dags: int, runs: int, tasks: int) -> Any:
             state.dag_runs.insert(run)
             for t in task_ids:
                 ti_state = rng.choice(STATES)
+                took = round(durations.uniform(1, 3600), 3)
                 state.task_instances.insert(TaskInstance(
                     dag_id=dag_id, dag_run_id=run_id, task_id=t, state=ti_state, try_number=1, max_tries=1,
-                    start_date=logical, end_date=logical + timedelta(minutes=1), duration=60.0,
+                    start_date=logical, end_date=logical + timedelta(seconds=took), duration=took,
                     operator="BashOperator", id=state.next_id("task_instances")))
     ensure_builtins(state)
     return state
@@ -94,6 +96,16 @@ CASES = [
      "execution_date_gte=2024-02-01T00:00:00Z&execution_date_lte=2024-02-02T00:00:00Z&limit=100"),
     ("TIs of all DAGs, duration >= 1000 s", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
      "duration_gte=1000&limit=100"),
+    ("TIs of all DAGs, duration <= 60 s", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "duration_lte=60&limit=100"),
+    ("TIs of all DAGs, a start_date day", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "start_date_gte=2024-02-01T00:00:00Z&start_date_lte=2024-02-02T00:00:00Z&limit=100"),
+    ("TIs of all DAGs, end_date in the last week", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "end_date_gte=2024-04-03T00:00:00Z&limit=100"),
+    ("TIs of all DAGs, queue=default", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "queue=default&limit=100"),
+    ("TIs of all DAGs, state=success and pool", "get_task_instances", "/api/v1/dags/~/dagRuns/~/taskInstances",
+     "state=success&pool=default_pool&limit=100"),
     # Not a task-instance list, but its slot figures are summed over every task instance.
     ("pools (slot figures from all TIs)", "get_pools", "/api/v1/pools", "limit=100"),
 ]

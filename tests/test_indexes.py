@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import pickle
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from itertools import chain
 
 import pytest
@@ -43,7 +44,7 @@ def test_sorted_rows_are_a_sorted_list_through_adds_and_removes(
         later: list[tuple[int, int]]) -> None:
     """Few values and ids, so rows tie on both (ids repeat while they do not follow insertion):
     a removal must find the very row among its ties, even across chunks."""
-    rows, plain = SortedRows[_Dated]("value"), list[_Dated]()
+    rows, plain = SortedRows[_Dated]("value", "number"), list[_Dated]()
     for adding, value, row_id in steps:
         present = [row for row in plain if (row.value, row.id) == (value, row_id)]
         if adding:
@@ -57,8 +58,8 @@ def test_sorted_rows_are_a_sorted_list_through_adds_and_removes(
         assert len(rows) == len(plain)
     assert [id(row) for row in rows] == [id(row) for row in plain]
     assert all(0 < len(chunk) <= 2 * indexes._CHUNK for chunk in rows._rows), "no empty or overfull chunk"
-    assert rows._values == [[row.value for row in chunk] for chunk in rows._rows]
-    assert rows._ids == [[row.id for row in chunk] for chunk in rows._rows]
+    assert [list(values) for values in rows._values] == [[row.value for row in chunk] for chunk in rows._rows]
+    assert [list(ids) for ids in rows._ids] == [[row.id for row in chunk] for chunk in rows._rows]
     assert rows._lasts == [(chunk[-1].value, chunk[-1].id) for chunk in rows._rows]
     for low, high in ranges:
         expected = _expected_between(plain, low, high)
@@ -74,7 +75,7 @@ def test_sorted_rows_are_a_sorted_list_through_adds_and_removes(
 
 
 def test_removing_an_absent_row_fails_loudly() -> None:
-    rows = SortedRows[_Dated]("value")
+    rows = SortedRows[_Dated]("value", "number")
     with pytest.raises(ValueError, match="not in the value order"):
         rows.remove(_Dated(1, 1))
     kept = [_Dated(value, 0) for value in range(10)]
@@ -87,7 +88,7 @@ def test_removing_an_absent_row_fails_loudly() -> None:
 
 
 def test_an_empty_range_and_an_inverted_one_hold_nothing() -> None:
-    rows = SortedRows[_Dated]("value")
+    rows = SortedRows[_Dated]("value", "number")
     assert list(rows.between(None, None)) == [] and rows.count_between(1, 2) == 0
     every = [_Dated(value, 0) for value in range(20)]
     for row in every:
@@ -138,7 +139,7 @@ def test_dropping_a_row_from_a_group_it_is_not_in_fails_loudly() -> None:
 
 
 def test_a_row_among_ties_filling_several_chunks_is_found_and_taken_out() -> None:
-    rows = SortedRows[_Dated]("value")
+    rows = SortedRows[_Dated]("value", "number")
     ties = [_Dated(5, 1) for _ in range(13)]  # with chunks of 2-4 rows: ties over several chunks
     for row in [_Dated(4, 9), *ties, _Dated(6, 0)]:
         rows.add(row)
@@ -154,9 +155,39 @@ def test_a_row_among_ties_filling_several_chunks_is_found_and_taken_out() -> Non
 def test_the_first_rows_by_id_of_a_range_are_its_smallest_ids_in_order(
         values: list[int], low: int | None, high: int | None, wanted: int) -> None:
     """Ids unique and unrelated to the values, ranges over many small chunks."""
-    rows = SortedRows[_Dated]("value")
+    rows = SortedRows[_Dated]("value", "number")
     every = [_Dated(value, (index * 7919) % 1009) for index, value in enumerate(values)]
     for row in every:
         rows.add(row)
     expected = sorted(_expected_between(every, low, high), key=lambda row: row.id)[:wanted]
     assert [id(row) for row in rows.first_by_id(low, high, wanted)] == [id(row) for row in expected]
+
+
+@settings(max_examples=150, deadline=None)
+@given(moments=st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from([-300, 0, 90, 330])), max_size=30),
+       low=st.one_of(st.none(), st.integers(-100, 10_100)), high=st.one_of(st.none(), st.integers(-100, 10_100)))
+def test_dates_order_and_bound_as_the_instants_they_are_whatever_their_offsets(
+        moments: list[tuple[int, int]], low: int | None, high: int | None) -> None:
+    """Dates are kept as microseconds since 1970: the same instant in another offset is the same
+    value, and a bound in one offset selects what comparing the datetimes would."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def at(seconds: int, offset_minutes: int = 0) -> datetime:
+        return (start + timedelta(seconds=seconds, microseconds=seconds % 7)).astimezone(
+            timezone(timedelta(minutes=offset_minutes)))
+
+    rows = SortedRows[_Moment]("value")
+    every = [_Moment(at(seconds, offset), index) for index, (seconds, offset) in enumerate(moments)]
+    for row in every:
+        rows.add(row)
+    low_at, high_at = (None if low is None else at(low, 90)), (None if high is None else at(high, -300))
+    expected = sorted((row for row in every if (low_at is None or row.value >= low_at)
+                       and (high_at is None or row.value <= high_at)), key=lambda row: (row.value, row.id))
+    assert [id(row) for row in rows.between(low_at, high_at)] == [id(row) for row in expected]
+    assert rows.count_between(low_at, high_at) == len(expected)
+
+
+@dataclass(eq=False)
+class _Moment:
+    value: datetime
+    id: int

@@ -286,7 +286,8 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         self._by_pool: Buckets[PoolGroup, TaskInstanceKey, TaskInstance] = Buckets()
         self._by_queue: Buckets[str, TaskInstanceKey, TaskInstance] = Buckets()
         # every row whose value is not NULL (a NULL never satisfies a bound), by (value, id)
-        self._ranges: dict[str, SortedRows[TaskInstance]] = {name: SortedRows(name) for name in TI_RANGES}
+        self._ranges: dict[str, SortedRows[TaskInstance]] = {
+            name: SortedRows(name, "number" if name == "duration" else "date") for name in TI_RANGES}
         # pool -> state -> sum of pool_slots of the rows in that pool and state (no zero entries)
         self._pool_slots: dict[str, dict[str | None, int]] = {}
 
@@ -377,7 +378,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
         if bucket is None:
             bucket = {}
             changes.put(self._by_run, run_key, bucket)
-        changes.put(bucket, (ti.task_id, ti.map_index), ti)
+        changes.put(bucket, _shared_task_key(ti.task_id, ti.map_index), ti)
         self._enter(ti, key, _EVERY_INDEX)
 
     def delete(self, ti: TaskInstance) -> None:
@@ -482,6 +483,16 @@ def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tup
 
 
 _ROW_ID = operator.attrgetter("id")
+_TASK_KEYS: dict[tuple[str, int], tuple[str, int]] = {}
+
+
+def _shared_task_key(task_id: str, map_index: int) -> tuple[str, int]:
+    """One (task_id, map_index) tuple for all runs of a task: a million task instances hold a few
+    thousand, and a seed pickles each once, then refers to it (thawing faster, in less memory)."""
+    key = (task_id, map_index)
+    return _TASK_KEYS.setdefault(key, key)
+
+
 def _share_strings(ti: TaskInstance) -> None:
     # A million task instances repeat a few thousand ids and a handful of states, pools and
     # queues; one shared object per distinct string saves memory and pickles as a reference.
