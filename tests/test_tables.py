@@ -309,3 +309,19 @@ def test_a_state_filtered_page_of_every_run_counts_by_state_and_matches_a_scan(s
         total, page = page_runs(state, None, {}, states, None, offset, limit)
         scan = [run for run in state.dag_runs.values() if run.state in states]
         assert total == len(scan) and page == scan[offset:None if limit is None else offset + limit]
+
+
+def test_a_refused_update_moves_no_row_out_of_its_indexes() -> None:
+    """A fixed field among the changes is refused before any index is touched: the row stays
+    where every order and group has it."""
+    state = State()
+    run = _run("a", "r1", 1)
+    state.dag_runs.insert(run)
+    ti = _ti("a", "r1", "t1", "success", 1)
+    state.task_instances.insert(ti)
+    with pytest.raises(ValueError, match="logical_date is not changed by update"):
+        state.dag_runs.update(run, start_date=_hour(5), logical_date=_hour(6))
+    with pytest.raises(ValueError, match="state is not changed by update"):
+        state.task_instances.update(ti, queue="q2", duration=9.0, state="failed")
+    assert (run.start_date, ti.queue, ti.state) == (_hour(1), QUEUES[1], "success")
+    assert index_problems(state) == []

@@ -222,10 +222,11 @@ class RunTable(_Rows[RunKey, DagRun]):
 
     def update(self, run: DagRun, **fields: Any) -> None:
         """Changes fields other than the key, the state and the logical date (which never moves)."""
+        _refuse_fixed(fields, ("dag_id", "dag_run_id", "state", "logical_date"))  # before any index moves
         moved = [name for name in RUN_DATES if name in fields]
         for name in moved:
             self._date_out(name, run)
-        _update(self.changes, run, fields, ("dag_id", "dag_run_id", "state", "logical_date"))
+        self.changes.set(run, **fields)
         for name in moved:
             self._date_in(name, run)
 
@@ -408,9 +409,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def update(self, ti: TaskInstance, **fields: Any) -> None:
         """Changes fields other than the key, the state and the id."""
-        for name in fields:
-            if name in _TI_FIXED:
-                raise ValueError(f"{name} is not changed by update")
+        _refuse_fixed(fields, _TI_FIXED)  # before any index moves
         moved = tuple(index for index, names in _INDEXED_BY.items() if any(name in fields for name in names))
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
         if moved:
@@ -475,11 +474,10 @@ _STATE_INDEXES = tuple(index for index, names in _INDEXED_BY.items() if "state" 
 _TI_FIXED = ("dag_id", "dag_run_id", "task_id", "map_index", "state", "id")
 
 
-def _update(changes: Changes, record: Any, fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
+def _refuse_fixed(fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
     for name in fields:
         if name in fixed:
             raise ValueError(f"{name} is not changed by update")
-    changes.set(record, **fields)
 
 
 _ROW_ID = operator.attrgetter("id")
