@@ -108,33 +108,41 @@ class _Row:
 def test_buckets_read_in_table_order_whatever_order_rows_came_in(
         steps: list[tuple[str, int, int]], ids_ordered: bool) -> None:
     """Rows move between groups in any order; each group reads back as the table's rows of that
-    group, in table order (by id when ids follow the table, else the table's own order)."""
-    buckets: Buckets[str, int, _Row] = Buckets()
+    group, in table order (by id when ids follow the table, else the table's own order), and so
+    does a pickled copy, taken before the groups are read (some still out of order)."""
+    buckets: Buckets[str, _Row] = Buckets()
     table: dict[int, _Row] = {}
     group_of: dict[int, str] = {}
     for group, key, row_id in steps:
-        if key in group_of:
-            buckets.drop(group_of.pop(key), key)
-            continue
         row = table.setdefault(key, _Row(row_id * 10 + key))  # ids unique, as they are while ordered
-        buckets.put(group, key, row, ids_ordered)
+        if key in group_of:
+            buckets.drop(group_of.pop(key), row)
+            continue
+        buckets.put(group, row, ids_ordered)
         group_of[key] = group
     if ids_ordered:  # then the table's order is the ids' order, as the tables promise
         table = dict(sorted(table.items(), key=lambda item: item[1].id))
+    copied_table, copied = pickle.loads(pickle.dumps((table, buckets)))
     for group in "abc":
         expected = [row for key, row in table.items() if group_of.get(key) == group]
-        assert list(buckets.rows(group, ids_ordered, table)) == expected
+        assert list(buckets.rows(group, ids_ordered, table.values())) == expected
         assert buckets.count(group) == len(expected)
+        # the copy holds the copied rows themselves, not equal strangers
+        found = list(copied.rows(group, ids_ordered, copied_table.values()))
+        assert [id(row) for row in found] == [id(copied_table[key]) for key, row in table.items()
+                                              if group_of.get(key) == group]
     assert set(buckets.groups()) == set(group_of.values())
+    assert copied == buckets
 
 
 def test_dropping_a_row_from_a_group_it_is_not_in_fails_loudly() -> None:
-    buckets: Buckets[str, int, _Row] = Buckets()
-    buckets.put("a", 1, _Row(1), True)
+    buckets: Buckets[str, _Row] = Buckets()
+    row = _Row(1)
+    buckets.put("a", row, True)
     with pytest.raises(ValueError, match="not in the index group"):
-        buckets.drop("b", 1)
+        buckets.drop("b", row)
     with pytest.raises(ValueError, match="not in the index group"):
-        buckets.drop("a", 2)
+        buckets.drop("a", _Row(1))  # equal, but not the row the group holds
     assert buckets.count("a") == 1
 
 
