@@ -3,13 +3,14 @@ not at all, and never at all where bytecode is not written either."""
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 
-def write_whole(path: Path, data: bytes) -> bool:
+def write_whole(path: Path, data: bytes | mmap.mmap) -> bool:
     """Writes `data` to `path` through a temporary file and a rename, so a reader (another process
     starting at the same moment) sees the whole file or none. False when nothing was written:
     bytecode writing is off, or the install is read-only or full, which only costs a slower start."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import mmap
 import pickle
 import threading
 from collections.abc import Iterator
@@ -27,7 +28,11 @@ from mockflow.store.changes import limit_for
 from mockflow.store.restored import check_restored
 from mockflow.store.state import State
 
-__all__ = ["State", "Store", "freeze", "thaw"]
+__all__ = ["Seed", "State", "Store", "freeze", "thaw"]
+
+# A frozen state: the bytes `freeze` made, or a seed file mapped into memory (cache.py), which
+# thaws without first copying hundreds of megabytes into the process.
+Seed = bytes | mmap.mmap
 
 
 @contextmanager
@@ -49,7 +54,7 @@ def freeze(state: State) -> bytes:
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def thaw(seed: bytes) -> State:
+def thaw(seed: Seed) -> State:
     with _collector_paused():
         state: State = pickle.loads(seed)
         if len(seed) >= PROMOTED_SEED_BYTES:
@@ -89,12 +94,12 @@ class Store:
     # what requests added, not a whole restored state again and again.
     freeze_new_states: ClassVar[bool] = False
 
-    def __init__(self, seed: State | bytes | None = None, clock: Clock | None = None, *,
+    def __init__(self, seed: State | Seed | None = None, clock: Clock | None = None, *,
                  verify: bool = False) -> None:
         self.clock = clock or Clock()
         self.verify = verify or self.verify_all
-        if isinstance(seed, bytes):
-            self._pristine = seed
+        if isinstance(seed, Seed):
+            self._pristine: Seed = seed
             state = thaw(seed)
         else:
             state = seed if seed is not None else State()
@@ -111,14 +116,14 @@ class Store:
         self._undoable = from_seed  # the log leads back to the seed only from a state thawed from it
         self._sizes = _sizes(state)
 
-    def reset(self, seed: State | bytes | None = None) -> int | None:
+    def reset(self, seed: State | Seed | None = None) -> int | None:
         """Back to the seeded state (or to a new seed): by undoing the recorded changes, or by
         swapping in a fresh copy of the seed when the log cannot lead back to it.
 
         Returns how many recorded changes were rolled back, or None when the whole seed was restored."""
         with self.lock:
             if seed is not None:
-                self._pristine = seed if isinstance(seed, bytes) else freeze(seed)
+                self._pristine = seed if isinstance(seed, Seed) else freeze(seed)
             elif self._undoable:
                 undone = self.state.changes.undo()
                 # Rows added or removed behind the log's back (a test writing to the state's
@@ -148,7 +153,7 @@ class Store:
             return thaw(freeze(self.state))
 
     @property
-    def seed(self) -> bytes:
+    def seed(self) -> Seed:
         """The frozen pristine state a reset restores."""
         return self._pristine
 
