@@ -182,3 +182,13 @@ def test_a_redirect_location_is_ascii_with_the_escapes_as_sent(client: Client) -
         308, "http://testserver/api/v1/dags/caf%C3%A9/dagRuns")
     # %2F is a slash once decoded: no route takes the merged path (real 2.5.3: 404 too)
     assert client.get("/api/v1//dags/caf%C3%A9%2Fx/dagRuns", follow_redirects=False).status_code == 404
+
+
+def test_a_slash_sent_as_2f_that_doubles_one_redirects_to_the_merged_decoded_path(client: Client) -> None:
+    """`roles/%2F0` is `roles//0` once decoded: the redirect goes to the merged path, not to the
+    path as sent, which would send a client round the same redirect until it gives up (found by
+    the stateful fuzz, with a role named "/0")."""
+    response = client.delete("/api/v1/roles/%2F0", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (308, "http://testserver/api/v1/roles/0")
+    followed = client.get("/api/v1/pools/%2F%25x", follow_redirects=False)
+    assert (followed.status_code, followed.headers["location"]) == (308, "http://testserver/api/v1/pools/%25x")
