@@ -196,8 +196,9 @@ class MockflowApp:
         query = scope.get("query_string", b"").decode("latin-1")
         # The path as sent, merged and percent-encoded (Werkzeug's iri_to_uri): a header is ASCII.
         sent: bytes = scope.get("raw_path") or (scope.get("root_path", "") + path).encode()
-        merged = quote(re.sub(rb"/{2,}", b"/", sent), safe=_URI_SAFE)
-        if b"//" not in sent:  # the doubled slash was sent as %2F: only the decoded path has it, merged
+        if b"//" in sent:
+            merged = quote(re.sub(rb"/{2,}", b"/", sent), safe=_URI_SAFE)
+        else:  # the doubled slash was sent as %2F: only the decoded path has it, merged
             merged = quote((scope.get("root_path", "") + path).encode(), safe=_URI_SAFE.replace("%", ""))
         location = f"{scope.get('scheme', 'http')}://{host}{merged}" + (f"?{query}" if query else "")
         self._journal_unrouted(request, 308, _UNROUTED)

@@ -101,8 +101,12 @@ class Buckets(Generic[G, R]):
             return ()
         if group in self._unsorted:
             self._unsorted.discard(group)
-            members = _by_identity(bucket) if isinstance(bucket, list) else bucket
-            ordered = sorted(members.values(), key=_ID) if ids_ordered else [row for row in table if id(row) in members]
+            members = _as_list(bucket)
+            if ids_ordered:
+                ordered = sorted(members, key=_ID)
+            else:
+                held = set(map(id, members))
+                ordered = [row for row in table if id(row) in held]
             self._groups[group] = bucket = ordered
         return bucket if isinstance(bucket, list) else bucket.values()
 

@@ -18,7 +18,6 @@ reading all runs. Each count change logs its own inverse, like every other write
 
 from __future__ import annotations
 
-import abc
 import heapq
 import operator
 import sys
@@ -47,12 +46,12 @@ K = TypeVar("K")
 R = TypeVar("R")
 
 
-class _Rows(abc.ABC, Generic[K, R]):
+class _Rows(Generic[K, R]):
     """Read access to a table's rows, like a dict's."""
 
     __slots__ = ("_ids_ordered", "_last_id", "_rows", "changes")
     __hash__ = None  # type: ignore[assignment]
-    _KEY_FIELDS: ClassVar[tuple[str, ...]]  # the row fields that make its key, in order
+    _key_of: ClassVar[operator.attrgetter[Any]]  # a row's key in the table (an attrgetter: a thaw calls it in C)
 
     def __init__(self) -> None:
         self._rows: dict[K, R] = {}
@@ -69,8 +68,7 @@ class _Rows(abc.ABC, Generic[K, R]):
 
     def __setstate__(self, saved: dict[str, Any]) -> None:
         rows = saved.pop("_rows")
-        key_of: Callable[[R], Any] = operator.attrgetter(*self._KEY_FIELDS)
-        self._rows = dict(zip(map(key_of, rows), rows, strict=True))
+        self._rows = dict(zip(map(self._key_of, rows), rows, strict=True))
         for name, value in saved.items():
             setattr(self, name, value)
 
@@ -115,11 +113,6 @@ class _Rows(abc.ABC, Generic[K, R]):
         position = {key: index for index, key in enumerate(self._rows)}
         return sorted(rows, key=lambda row: position[self._key_of(row)])
 
-    @staticmethod
-    @abc.abstractmethod
-    def _key_of(row: R) -> K:
-        """A row's key in the table."""
-
     def _note_insert(self, key: K, row_id: int) -> None:
         if self.changes.on:
             self.changes.set(self, _ids_ordered=self._ids_ordered, _last_id=self._last_id)
@@ -139,11 +132,7 @@ class RunTable(_Rows[RunKey, DagRun]):
 
     __slots__ = ("_by_dag", "_by_date", "_state_counts")
 
-    _KEY_FIELDS = ("dag_id", "dag_run_id")
-
-    @staticmethod
-    def _key_of(row: DagRun) -> RunKey:
-        return row.dag_id, row.dag_run_id
+    _key_of = operator.attrgetter("dag_id", "dag_run_id")
 
     def __init__(self) -> None:
         super().__init__()
@@ -293,11 +282,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     __slots__ = ("_by_pool", "_by_queue", "_by_run", "_by_state", "_pool_slots", "_ranges")
 
-    _KEY_FIELDS = ("dag_id", "dag_run_id", "task_id", "map_index")
-
-    @staticmethod
-    def _key_of(row: TaskInstance) -> TaskInstanceKey:
-        return row.dag_id, row.dag_run_id, row.task_id, row.map_index
+    _key_of = operator.attrgetter("dag_id", "dag_run_id", "task_id", "map_index")
 
     def __init__(self) -> None:
         super().__init__()
@@ -502,6 +487,8 @@ _ROW_ID = operator.attrgetter("id")
 
 def _slot_names(cls: type) -> list[str]:
     return [name for klass in cls.__mro__ for name in getattr(klass, "__slots__", ())]
+
+
 _TASK_KEYS: dict[tuple[str, int], tuple[str, int]] = {}
 
 
