@@ -325,3 +325,26 @@ def test_a_refused_update_moves_no_row_out_of_its_indexes() -> None:
         state.task_instances.update(ti, queue="q2", duration=9.0, state="failed")
     assert (run.start_date, ti.queue, ti.state) == (_hour(1), QUEUES[1], "success")
     assert index_problems(state) == []
+
+
+def test_task_instances_without_rendered_fields_share_one_read_only_object_through_a_pickle() -> None:
+    table = TaskInstanceTable()
+    table.insert(_ti("a", "r1", "t1", "success", 1))
+    table.insert(_ti("a", "r1", "t2", "success", 2))
+    rendered = TaskInstance(dag_id="a", dag_run_id="r1", task_id="t3", id=3, rendered_fields={"sql": "SELECT 1"},
+                            executor_config="".join(["{", "}"]))  # a new string object, made at run time
+    table.insert(rendered)
+    first, second = table[("a", "r1", "t1", -1)], table[("a", "r1", "t2", -1)]
+    assert first.rendered_fields == {} and first.rendered_fields is second.rendered_fields
+    assert rendered.rendered_fields == {"sql": "SELECT 1"} and rendered.executor_config is first.executor_config
+    with pytest.raises(TypeError, match="read-only"):
+        first.rendered_fields["sql"] = "changed for every row at once"
+    with pytest.raises(TypeError, match="read-only"):
+        first.rendered_fields.update(sql="changed for every row at once")
+    assert second.rendered_fields == {}
+    copy: TaskInstanceTable = pickle.loads(pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == table
+    thawed_first, thawed_second = copy[("a", "r1", "t1", -1)], copy[("a", "r1", "t2", -1)]
+    assert thawed_first.rendered_fields is thawed_second.rendered_fields
+    with pytest.raises(TypeError, match="read-only"):
+        thawed_first.rendered_fields.setdefault("sql", "")

@@ -12,6 +12,23 @@ from typing import Any
 JSON = dict[str, Any]
 
 
+class ReadOnlyJSON(dict[str, Any]):
+    """A JSON object that refuses changes in place, so that one can be shared by many records."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a shared JSON object is read-only: assign a new dict instead")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (dict(self),)  # filled by __init__, not item by item
+
+
+# Every task instance without rendered fields holds this one object: a million empty dicts
+# would cost 80 MB, and as many objects in a seed to thaw.
+NO_RENDERED_FIELDS = ReadOnlyJSON()
+
+
 @dataclass(slots=True)
 class Pool:
     name: str

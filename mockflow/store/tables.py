@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from mockflow.store.changes import Changes
 from mockflow.store.indexes import Buckets, SortedRows
-from mockflow.store.records import DagRun, TaskInstance
+from mockflow.store.records import NO_RENDERED_FIELDS, DagRun, TaskInstance
 from mockflow.store.states import RUN_FINISHED, run_can_move, ti_can_move
 
 RunKey = tuple[str, str]  # (dag_id, dag_run_id)
@@ -509,3 +509,6 @@ def _share_strings(ti: TaskInstance) -> None:
         ti.state = sys.intern(ti.state)
     if ti.operator is not None:
         ti.operator = sys.intern(ti.operator)
+    ti.executor_config = sys.intern(ti.executor_config)  # nearly always "{}"
+    if not ti.rendered_fields:
+        ti.rendered_fields = NO_RENDERED_FIELDS

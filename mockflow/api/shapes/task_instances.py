@@ -35,7 +35,7 @@ def ti_to_wire(state: State, ti: TaskInstance) -> JSON:
         "executor_config": ti.executor_config,
         "note": ti.note,
         "sla_miss": None,
-        "rendered_fields": ti.rendered_fields,
+        "rendered_fields": dict(ti.rendered_fields),  # a plain copy: rows may share a read-only one
         "trigger": None,
         "triggerer_job": None,
     }
