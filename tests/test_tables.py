@@ -348,3 +348,23 @@ def test_task_instances_without_rendered_fields_share_one_read_only_object_throu
     assert thawed_first.rendered_fields is thawed_second.rendered_fields
     with pytest.raises(TypeError, match="read-only"):
         thawed_first.rendered_fields.setdefault("sql", "")
+
+
+def test_a_task_instance_takes_its_runs_logical_date_as_its_execution_date_and_is_ordered_by_it() -> None:
+    state = State()
+    state.dag_runs.insert(_run("a", "r1", 1))
+    state.dag_runs.insert(_run("b", "r1", 2))
+    stray = _ti("c", "r9", "t1", None, 3)  # no such run: no execution date, in no date range
+    for ti in (_ti("a", "r1", "t1", None, 1), _ti("b", "r1", "t1", None, 2), stray):
+        ti.execution_date = WHEN - timedelta(days=9)  # whatever a caller says, the run decides
+        state.task_instances.insert(ti)
+    tis = state.task_instances
+    assert tis[("a", "r1", "t1", -1)].execution_date == state.dag_runs[("a", "r1")].logical_date == _hour(1)
+    assert tis[("b", "r1", "t1", -1)].execution_date == _hour(2)
+    assert stray.execution_date is None
+    assert [ti.id for ti in tis.between("execution_date", None, None)] == [1, 2]
+    with pytest.raises(ValueError, match="execution_date is not changed by update"):
+        tis.update(tis[("a", "r1", "t1", -1)], execution_date=_hour(3))
+    copy: State = pickle.loads(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy.task_instances.runs is copy.dag_runs
+    assert [ti.id for ti in copy.task_instances.between("execution_date", _hour(2), None)] == [2]

@@ -20,6 +20,7 @@ STATES = [None, "success", "failed", "running", "queued"]
 POOLS = ["default_pool", "p2", "p3"]
 QUEUES = ["default", "q2"]
 RUNS = [("d1", "r1"), ("d1", "r2"), ("d2", "r1")]
+LOGICAL_DATES = {run: WHEN + timedelta(hours=2 * position) for position, run in enumerate(RUNS)}
 
 hours = st.one_of(st.none(), st.integers(0, 5).map(lambda hour: WHEN + timedelta(hours=hour)))
 rows = st.fixed_dictionaries({
@@ -35,6 +36,7 @@ filters = st.fixed_dictionaries({}, optional={
     "end_date_gte": bound_hours, "end_date_lte": bound_hours,
     "duration_gte": st.one_of(st.none(), st.sampled_from([0, 1.5, 100])),
     "duration_lte": st.one_of(st.none(), st.sampled_from([0, 30, 1000])),
+    "execution_date_gte": bound_hours, "execution_date_lte": bound_hours,
 })
 
 
@@ -45,11 +47,12 @@ def _matches(ti: TaskInstance, asked: dict[str, Any]) -> bool:
     for name in ("pool", "queue"):
         if asked.get(name) is not None and getattr(ti, name) not in asked[name]:
             return False
-    for name in ("start_date", "end_date", "duration"):
+    for name in ("start_date", "end_date", "duration", "execution_date"):
         low, high = asked.get(f"{name}_gte"), asked.get(f"{name}_lte")
         low = datetime.fromisoformat(low) if isinstance(low, str) else low
         high = datetime.fromisoformat(high) if isinstance(high, str) else high
-        value = getattr(ti, name)
+        # the execution date is the run's logical date, as the API's join reads it
+        value = LOGICAL_DATES.get((ti.dag_id, ti.dag_run_id)) if name == "execution_date" else getattr(ti, name)
         if (low is not None or high is not None) and (
                 value is None or (low is not None and value < low) or (high is not None and value > high)):
             return False
@@ -68,6 +71,9 @@ def test_an_indexed_list_is_the_filtered_table_in_the_lists_order(
         asked: dict[str, Any], runs: list[tuple[str, str]] | None, dag_ids_given: bool, run_given: bool,
         offset: int, limit: int | None, slack: int) -> None:
     state = State()
+    for run_id, (dag_id, dag_run_id) in enumerate(RUNS, start=1):
+        state.dag_runs.insert(DagRun(dag_id=dag_id, dag_run_id=dag_run_id,
+                                     logical_date=LOGICAL_DATES[(dag_id, dag_run_id)], id=run_id))
     tis = state.task_instances
     for index, row in enumerate(table):
         (dag_id, run_id), fields = row["run"], {name: value for name, value in row.items() if name != "run"}

@@ -208,6 +208,10 @@ class TaskInstance:
     note: str | None = None
     rendered_fields: JSON = field(default_factory=dict)
     id: int = 0
+    # Its run's logical date, which never changes (Airflow's `execution_date`, read through the
+    # run): the task-instance table fills it in and orders rows by it, so that a date range over
+    # every DAG reads an index, not thousands of runs.
+    execution_date: datetime | None = None
 
 
 @dataclass(slots=True)

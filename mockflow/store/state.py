@@ -65,9 +65,11 @@ class State:
         self.attach_changes()
 
     def attach_changes(self) -> None:
-        """The tables write to this state's log (after a table was swapped in whole, say)."""
+        """The tables write to this state's log (after a table was swapped in whole, say), and
+        task instances read their runs' logical dates from this state's runs."""
         self.dag_runs.changes = self.changes
         self.task_instances.changes = self.changes
+        self.task_instances.runs = self.dag_runs
 
     # Read-only views of the tables' indexes, for readers outside the DAG domain.
     @property

@@ -266,7 +266,7 @@ class RunTable(_Rows[RunKey, DagRun]):
 
 # What each index of the task-instance table groups or orders its rows by: a write that changes
 # one of these fields takes the row out of that index first and puts it back after.
-TI_RANGES = ("start_date", "end_date", "duration")
+TI_RANGES = ("start_date", "end_date", "duration", "execution_date")
 _INDEXED_BY = {
     "state": ("state",),
     "pool": ("pool", "state", "priority_weight", "pool_slots"),
@@ -280,12 +280,13 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     """Task instances by (dag_id, dag_run_id, task_id, map_index), indexed by run; grouped by
     state, by (pool, state, priority weight) and by queue; ordered by each of `TI_RANGES`."""
 
-    __slots__ = ("_by_pool", "_by_queue", "_by_run", "_by_state", "_pool_slots", "_ranges")
+    __slots__ = ("_by_pool", "_by_queue", "_by_run", "_by_state", "_pool_slots", "_ranges", "runs")
 
     _key_of = operator.attrgetter("dag_id", "dag_run_id", "task_id", "map_index")
 
     def __init__(self) -> None:
         super().__init__()
+        self.runs: RunTable | None = None  # the owning State's runs, once it attaches them
         self._by_run: dict[RunKey, dict[tuple[str, int], TaskInstance]] = {}
         self._by_state: Buckets[str | None, TaskInstance] = Buckets()
         self._by_pool: Buckets[PoolGroup, TaskInstance] = Buckets()
@@ -371,6 +372,9 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
     def insert(self, ti: TaskInstance) -> None:
         _share_strings(ti)
+        if self.runs is not None:  # the run decides (no run: no date, as the API's join has none)
+            run = self.runs.get((ti.dag_id, ti.dag_run_id))
+            ti.execution_date = None if run is None else run.logical_date
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
         changes = self.changes
         old = self._rows.get(key)
@@ -473,7 +477,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
 
 
 _STATE_INDEXES = tuple(index for index, names in _INDEXED_BY.items() if "state" in names)
-_TI_FIXED = ("dag_id", "dag_run_id", "task_id", "map_index", "state", "id")
+_TI_FIXED = ("dag_id", "dag_run_id", "task_id", "map_index", "state", "id", "execution_date")
 
 
 def _refuse_fixed(fields: Mapping[str, Any], fixed: tuple[str, ...]) -> None:
