@@ -371,9 +371,10 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
     # --- writes --------------------------------------------------------------------------------------
 
     def insert(self, ti: TaskInstance) -> None:
-        _share_strings(ti)
+        _share_common_values(ti)
+        run_key = (ti.dag_id, ti.dag_run_id)
         if self.runs is not None:  # the run decides (no run: no date, as the API's join has none)
-            run = self.runs.get((ti.dag_id, ti.dag_run_id))
+            run = self.runs.get(run_key)
             ti.execution_date = None if run is None else run.logical_date
         key = (ti.dag_id, ti.dag_run_id, ti.task_id, ti.map_index)
         changes = self.changes
@@ -382,7 +383,6 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             self._leave(old, _EVERY_INDEX)
         self._note_insert(key, ti.id)
         changes.put(self._rows, key, ti)
-        run_key = (ti.dag_id, ti.dag_run_id)
         bucket = self._by_run.get(run_key)
         if bucket is None:
             bucket = {}
@@ -422,7 +422,7 @@ class TaskInstanceTable(_Rows[TaskInstanceKey, TaskInstance]):
             self._leave(ti, moved)
         self.changes.set(ti, **fields)
         if moved:
-            _share_strings(ti)
+            _share_common_values(ti)
             self._enter(ti, moved)
 
     # Index entries are not logged one by one: each write records the inverse that takes the row
@@ -503,9 +503,10 @@ def _shared_task_key(task_id: str, map_index: int) -> tuple[str, int]:
     return _TASK_KEYS.setdefault(key, key)
 
 
-def _share_strings(ti: TaskInstance) -> None:
-    # A million task instances repeat a few thousand ids and a handful of states, pools and
-    # queues; one shared object per distinct string saves memory and pickles as a reference.
+def _share_common_values(ti: TaskInstance) -> None:
+    # A million task instances repeat a few thousand ids and a handful of states, pools, queues
+    # and executor configs, and most have no rendered fields: one shared object per distinct
+    # value saves memory and pickles as a reference.
     ti.dag_id, ti.dag_run_id, ti.task_id = sys.intern(ti.dag_id), sys.intern(ti.dag_run_id), sys.intern(ti.task_id)
     ti.pool, ti.queue, ti.unixname, ti.hostname = (sys.intern(ti.pool), sys.intern(ti.queue),
                                                    sys.intern(ti.unixname), sys.intern(ti.hostname))
