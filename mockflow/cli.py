@@ -287,7 +287,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.gc_freeze:
         # What exists now (modules, spec, validators, the seeded store) lives as long as the process:
         # out of the collector's sight, a full collection under a write load walks only what requests added.
-        gc.collect()
+        # No collection first: start-up makes no garbage cycles (a full collection here freed nothing,
+        # in 25 ms for the default set and 1.2 s for a million task instances).
         gc.freeze()
         Store.freeze_new_states = True  # and each state a reset thaws or an import brings
     try:
