@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_name_follows_the_document_and_the_code_that_corrects_it() -> None:
-    text = AIRFLOW_2_5_3.read_text()
-    name = _cache_file(AIRFLOW_2_5_3, text)
-    assert name is not None and name == _cache_file(AIRFLOW_2_5_3, text)
-    assert _cache_file(AIRFLOW_2_5_3, text + "\n# edited\n") != name
+    data = AIRFLOW_2_5_3.read_bytes()
+    name = _cache_file(AIRFLOW_2_5_3, data)
+    assert name is not None and name == _cache_file(AIRFLOW_2_5_3, data)
+    assert _cache_file(AIRFLOW_2_5_3, data + b"\n# edited\n") != name
     unpatched = SpecSource(AIRFLOW_2_5_3.package, AIRFLOW_2_5_3.filename)
-    assert _cache_file(unpatched, text) not in (None, name)
+    assert _cache_file(unpatched, data) not in (None, name)
 
 
 def test_a_written_spec_reads_back_equal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,3 +58,8 @@ def test_a_second_process_loads_the_spec_without_parsing_yaml(tmp_path: Path) ->
         assert done.returncode == 0, done.stderr
         assert int(done.stdout) == len(load_spec().operations)
     assert list(tmp_path.rglob("*.pickle"))
+
+
+def test_a_source_that_is_no_package_is_refused_by_name() -> None:
+    with pytest.raises(FileNotFoundError, match=r"mockflow\.spec\.patches is not a package"):
+        SpecSource("mockflow.spec.patches", "openapi.yaml").read_bytes()

@@ -8,7 +8,6 @@ is refused whole with the file and key path that failed.
 from __future__ import annotations
 
 import io
-import tarfile
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -44,6 +43,8 @@ def export_files(state: State) -> JSON:
 
 
 def export_tar(state: State) -> bytes:
+    import tarfile  # here: only this export needs it, and every `mockflow serve` start would pay 2 ms
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name, content in export_files(state).items():

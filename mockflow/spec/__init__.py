@@ -21,7 +21,6 @@ import pickle
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,8 +95,16 @@ class SpecSource:
     filename: str
     patches: Callable[[JSON], None] | None = None
 
+    def read_bytes(self) -> bytes:
+        # Beside the package's modules, not through importlib.resources: that costs a start 5 ms to
+        # import and first use, and the packages holding specs are plain directories.
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError(f"{self.package} is not a package: no {self.filename} beside it")
+        return (Path(next(iter(spec.submodule_search_locations))) / self.filename).read_bytes()
+
     def read_text(self) -> str:
-        return resources.files(self.package).joinpath(self.filename).read_text(encoding="utf-8")
+        return self.read_bytes().decode("utf-8")
 
 
 AIRFLOW_2_5_3 = SpecSource("mockflow.spec", SPEC_FILE, apply_patches)
@@ -128,10 +135,11 @@ def load_spec(source: SpecSource = AIRFLOW_2_5_3) -> Spec:
 
 @functools.cache
 def _parsed(source: SpecSource) -> Spec:
-    text = source.read_text()
-    cache = _cache_file(source, text)
+    data = source.read_bytes()
+    cache = _cache_file(source, data)
     spec = _read_cache(cache) if cache is not None else None
     if spec is None:
+        text = data.decode("utf-8")  # only a miss parses it
         document = _load_json(text) if source.filename.endswith(".json") else _load_yaml(text)
         if source.patches is not None:
             source.patches(document)
@@ -141,9 +149,9 @@ def _parsed(source: SpecSource) -> Spec:
     return spec
 
 
-def _cache_file(source: SpecSource, text: str) -> Path | None:
+def _cache_file(source: SpecSource, data: bytes) -> Path | None:
     """Where the pickle of this source would be, or None when its code cannot be fingerprinted."""
-    digest = hashlib.sha256(text.encode())
+    digest = hashlib.sha256(data)
     for function in (source.patches, index_spec):
         if function is None:
             continue
