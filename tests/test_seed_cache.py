@@ -105,6 +105,24 @@ def test_other_code_writes_another_seed_file(seeds: Path, fixture_set: Path, mon
     assert before.exists() and after != before and not after.exists()
 
 
+def test_the_code_digest_follows_every_module_and_nothing_else(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "mockflow"
+    (package / "store" / "__pycache__").mkdir(parents=True)
+    (package / "cli.py").write_text("x = 1\n")
+    (package / "store" / "records.py").write_text("y = 2\n")
+    monkeypatch.setattr(cache, "_PACKAGE", package)
+    first = cache.code_digest.__wrapped__()
+    (package / "store" / "__pycache__" / "records.cpython-311.pyc").write_bytes(b"bytecode")
+    (package / "store" / "notes.txt").write_text("not a module")
+    assert cache.code_digest.__wrapped__() == first
+    (package / "store" / "records.py").write_text("y = 22\n")  # a nested module, its size
+    edited = cache.code_digest.__wrapped__()
+    assert edited != first
+    os.utime(package / "cli.py", ns=(1, 1))  # a top-level module, its mtime alone
+    assert cache.code_digest.__wrapped__() not in (first, edited)
+
+
 @pytest.mark.parametrize("content", [b"", b"not a pickle", b"\x80\x05K\x01.", b"\x80\x05\x95 broken"])
 def test_a_broken_seed_file_is_ignored_and_replaced(seeds: Path, fixture_set: Path, monkeypatch: pytest.MonkeyPatch,
                                                     content: bytes) -> None:

@@ -21,6 +21,7 @@ import mmap
 import os
 import pickle
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from mockflow.cachefiles import write_whole
@@ -91,12 +92,23 @@ def code_digest() -> str:
     """A digest of every module of mockflow (its path, mtime and size, as Python checks bytecode)
     and of the Python version: the records, loaders and checks that made a seed are all in it, so
     a seed never outlives the code that wrote it. Stat, not read: reading all 200 modules cost
-    7 ms of every start."""
+    7 ms of every start (and `Path.rglob` another 3 ms over `os.scandir`)."""
     digest = hashlib.sha256(sys.version.encode())
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        stat = path.stat()
-        digest.update(f"{path.relative_to(_PACKAGE)}:{stat.st_mtime_ns}:{stat.st_size};".encode())
+    for mark in sorted(_module_marks(str(_PACKAGE), "")):
+        digest.update(mark.encode())
     return digest.hexdigest()
+
+
+def _module_marks(directory: str, prefix: str) -> Iterator[str]:
+    """`relative/path.py:mtime_ns:size;` of every module below `directory`."""
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    yield from _module_marks(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                stat = entry.stat()
+                yield f"{prefix}{entry.name}:{stat.st_mtime_ns}:{stat.st_size};"
 
 
 def _store_from_disk(path: Path) -> Store | None:
