@@ -34,8 +34,8 @@ from mockflow.control.steps import inject_faults, record_in_journal
 from mockflow.disconnect import RAW_SEND, DisconnectResponse, FaultDisconnect
 from mockflow.fixtureset.cache import seeded_store
 from mockflow.limits import CONTROL_MAX_JSON_DEPTH, FIXTURE_DEPTH_NAME, ClientLeft, Limits, edge_refusal, read_body
-from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Next, Step, compose, problem_reply
-from mockflow.problems import ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
+from mockflow.pipeline import OUTER_STEPS, Exchange, Health, Next, RequestHeaders, Step, compose, problem_reply
+from mockflow.problems import PROBLEM_CONTENT_TYPE, ApiError, MethodNotAllowed, PayloadTooLarge, RouteNotFound
 from mockflow.rendering import dump_json
 from mockflow.routing import SCOPE_KEY, build_router
 from mockflow.settings import Settings
@@ -162,14 +162,15 @@ class MockflowApp:
     def handle(self, bundle: Bundle, op: Operation, request: Request, body: bytes) -> tuple[Reply, dict[str, Any]]:
         """The reply of the bundle's steps, and the notes they left (the journal entry among them)."""
         served = self.served[bundle.name]
+        headers = RequestHeaders(request.scope["headers"])
         try:
-            namespace = self.namespaces.get(request.headers.get(HEADER))
+            namespace = self.namespaces.get(headers.get(HEADER))
         except ApiError as refused:
             return problem_reply(refused), {}
         raw = RawRequest(path_params=dict(request.path_params), query=query_items(request.scope),
-                         content_type=request.headers.get("content-type"), body=body)
+                         content_type=headers.get("content-type"), body=body)
         exchange = Exchange(app=self, bundle=bundle, op=op, method=request.method, url_path=url_path(request.scope),
-                            raw=raw, headers=request.headers, settings=self.settings, namespace=namespace,
+                            raw=raw, headers=headers, settings=self.settings, namespace=namespace,
                             store=namespace.store, validator=served.validator, handlers=served.handlers,
                             health=self.health)
         return served.chain(exchange), exchange.notes
@@ -273,8 +274,25 @@ def render(reply: Reply) -> Response:
         return Response(status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
     if isinstance(reply.body, (bytes, str)):
         return Response(reply.body, status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
+    content_type = _CONTENT_TYPES.get(reply.content_type)
+    if content_type is not None and not reply.headers and reply.status >= 200 and reply.status != 304:
+        return _JSONAnswer(dump_json(reply.body), reply.status, reply.content_type, content_type)
     return Response(dump_json(reply.body), status_code=reply.status, headers=reply.headers,
                     media_type=reply.content_type)
+
+
+class _JSONAnswer(Response):
+    """Starlette's Response for the common case (JSON bytes, no headers of the reply's own), its
+    two headers made directly: the general `__init__` costs a request 2 microseconds."""
+
+    def __init__(self, body: bytes, status: int, media_type: str, content_type: bytes) -> None:
+        # Not Response.__init__: the same attributes, the headers in the order it would make them.
+        self.status_code, self.media_type, self.background, self.body = status, media_type, None, body
+        self.raw_headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", content_type)]
+
+
+# The JSON media types (no charset parameter added, unlike text/*), as header bytes.
+_CONTENT_TYPES = {"application/json": b"application/json", PROBLEM_CONTENT_TYPE: PROBLEM_CONTENT_TYPE.encode()}
 
 
 def query_items(scope: Scope) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ Every step is synchronous: the body is read before the first step runs, and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,42 @@ class NotImplementedYet(ApiError):
     status = 501
     default_title = "Not Implemented"
     type_name = "Unknown"
+
+
+class RequestHeaders(Mapping[str, str]):
+    """A request's headers as Starlette's `Headers` reads them (a name in any case; the first of a
+    repeated name is its value; `items()` lists every pair as sent), decoded once for all lookups:
+    the steps read five or six headers per request, and Starlette decodes the list on each."""
+
+    __slots__ = ("_first", "raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw  # the ASGI scope's pairs, names in lower case
+        self._first: dict[str, str] | None = None
+
+    def _values(self) -> dict[str, str]:
+        if self._first is None:
+            # reversed, so that the first of a repeated name is the one left
+            self._first = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(self.raw)}
+        return self._first
+
+    def __getitem__(self, name: str) -> str:
+        return self._values()[name.lower()]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._values().get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name, _ in self.items()])
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]  # every pair, as Starlette gives
+        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.raw]
 
 
 @dataclass(slots=True)
