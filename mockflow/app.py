@@ -13,7 +13,7 @@ import html
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -42,13 +42,14 @@ from mockflow.settings import Settings
 from mockflow.spec import Operation
 from mockflow.store import Store
 from mockflow.validation import RawRequest, Validator
+from mockflow.values import value_class
 
 log = logging.getLogger("mockflow")
 # The operation a request was routed to, kept in its scope so a crash after the steps can name it.
 OPERATION_KEY = "mockflow.operation"
 
 
-@dataclass
+@value_class
 class Served:
     """One bundle as this app serves it: its validator, its steps, and handlers a test may swap.
     The steps are composed once (`chain`); setting `steps` composes them again, so a benchmark or

@@ -11,20 +11,20 @@ import base64
 import binascii
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from mockflow.problems import PermissionDenied, Unauthenticated
 from mockflow.store.records import Role, User
 from mockflow.store.security import record_login, user_for_login
 from mockflow.store.state import State
+from mockflow.values import value_class
 
 READ, CREATE, EDIT, DELETE = "can_read", "can_create", "can_edit", "can_delete"
 DAGS = "DAGs"
 DAG_PREFIX = "DAG:"
 Permission = tuple[str, str]  # (action, resource)
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Caller:
     """The authenticated user and the permissions their roles grant, computed once per request."""
 

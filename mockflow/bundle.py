@@ -7,10 +7,11 @@ later Airflow versions are more bundles served by the same router, validator and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from mockflow.spec import Spec
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     from mockflow.pipeline import Step
@@ -19,7 +20,7 @@ Permission = tuple[str, str]  # (action, resource)
 Handler = Callable[..., Any]  # takes what the bundle's last step passes; returns wire data or a Reply
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Text:
     """How a bundle words a domain error: `str.format` templates over the error's facts."""
 
@@ -28,7 +29,7 @@ class Text:
 
 
 # Compared by identity: a bundle is built once per process and keys the router cache.
-@dataclass(frozen=True, slots=True, eq=False)
+@value_class(frozen=True, slots=True, eq=False)
 class Bundle:
     name: str
     spec: Spec

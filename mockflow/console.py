@@ -13,13 +13,13 @@ import logging
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from uvicorn.config import LOGGING_CONFIG
 
 from mockflow.settings import Settings
 from mockflow.store.state import State
+from mockflow.values import value_class
 
 BANNER_LOGGER = "mockflow.serve"
 _USERS_SHOWN = 6
@@ -73,7 +73,7 @@ def _is_terminal(stream: TextIO) -> bool:
 
 # --- the start-up banner ---------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Banner:
     """What one started server serves, as lines for people and as fields for a JSON log."""
 

@@ -27,10 +27,10 @@ import ast
 import copy
 import re
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
 from mockflow.spec import load_spec
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 LOGIN = ("admin", "admin")  # the user the run authenticates as
@@ -38,7 +38,7 @@ SPEC_TITLE = "Airflow API (Stable)"
 API_PREFIX = "/api/v1"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Undocumented:
     """An error status the real server answers for an operation whose spec omits it."""
 
@@ -47,7 +47,7 @@ class Undocumented:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Refusal:
     """Schema-valid input that Airflow refuses on purpose: `text` is a regular expression that
     the problem's `detail` (or, when that is null, its `title`) must match in full, or, after
@@ -59,7 +59,7 @@ class Refusal:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Exclusion:
     """A case the run does not send: `value` of path parameter `parameter` (case-insensitive)."""
 
@@ -69,7 +69,7 @@ class Exclusion:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class BodyRule:
     """A request body Airflow loads with marshmallow: `required` fields the spec leaves optional,
     and no field the schema does not name (at every level that names its fields)."""
@@ -79,7 +79,7 @@ class BodyRule:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Link:
     """An OpenAPI link from a response of `source` to `target`, with runtime expressions."""
 

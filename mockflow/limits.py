@@ -16,10 +16,10 @@ uvicorn has limits of its own that apply first on a live server (see `docs/diffe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mockflow.problems import ApiError, BadRequest, HeadersTooLarge, PayloadTooLarge, UriTooLong
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     from starlette.types import Receive
@@ -41,7 +41,7 @@ FIXTURE_DEPTH_NAME = "fixture files and control bodies"
 KeyPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Limits:
     body_bytes: int
     header_bytes: int
@@ -123,7 +123,7 @@ async def read_body(receive: Receive, limits: Limits) -> bytes:
 
 # --- JSON nesting -----------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Scan:
     """What one walk over a parsed JSON value found: the key path of the first container nested
     deeper than the limit, and the first integer outside 64 bits (when asked to look for one)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from mockflow.spec import Operation
 from mockflow.store.errors import DomainError
 from mockflow.store.state import State
 from mockflow.validation import RawRequest, Validator, ValidRequest
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     from mockflow.app import MockflowApp
@@ -44,7 +45,7 @@ Next = Callable[["Exchange"], Reply]
 Step = Callable[["Exchange", Next], Reply]
 
 
-@dataclass
+@value_class
 class Health:
     """Bugs mockflow found in itself while serving: responses its spec forbids, crashes."""
 
@@ -94,7 +95,7 @@ class RequestHeaders(Mapping[str, str]):
         return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self.raw]
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Exchange:
     """One request on its way through the steps, and what they learnt about it."""
 

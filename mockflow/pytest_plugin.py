@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import mockflow as _mockflow
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     from mockflow.testing import MockAirflow
@@ -34,7 +35,7 @@ _POOL = pytest.StashKey["_Pool"]()
 _OPTIONS = pytest.StashKey[tuple["Options", bool]]()  # the test's options, and whether it runs on a real Airflow
 
 
-@dataclass(frozen=True)
+@value_class(frozen=True)
 class Options:
     """What a test's `@pytest.mark.mockflow(...)` asks for (the marker's keywords, checked)."""
 
@@ -81,7 +82,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         pool.close()
 
 
-@dataclass
+@value_class
 class _Pool:
     """The mocks of this session (of this xdist worker), one per distinct setup, reused across tests."""
 

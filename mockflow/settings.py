@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any, Literal
 
 from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_CEILING
+from mockflow.values import value_class
 
 AuthMode = Literal["basic", "none", "deny"]
 ValidationEngine = Literal["compiled", "openapi-core", "off"]
@@ -18,7 +19,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080

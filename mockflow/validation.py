@@ -14,7 +14,6 @@ import pprint
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -23,6 +22,7 @@ from mockflow.limits import DEFAULT_MAX_JSON_DEPTH, depth_message, scan
 from mockflow.problems import BadRequest, ResponseInvalid, UnsupportedMediaType
 from mockflow.schemas import body_message, first_error
 from mockflow.spec import Operation, Parameter, Spec
+from mockflow.values import value_class
 from mockflow.verdicts import CompiledVerdicts, OpenAPICoreVerdicts, RawRequest, Verdicts
 
 __all__ = ["RawRequest", "ValidRequest", "Validator"]
@@ -31,7 +31,7 @@ JSON = dict[str, Any]
 Engine = Literal["compiled", "openapi-core", "off"]
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class ValidRequest:
     """What a handler receives: typed parameters and the parsed JSON body."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jsonschema_rs
@@ -21,11 +20,12 @@ import orjson
 from mockflow.rendering import Frozen, Page
 from mockflow.schemas import to_json_schema
 from mockflow.spec import Operation, Spec
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class RawRequest:
     """What arrived, before any validation."""
 

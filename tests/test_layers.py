@@ -27,6 +27,8 @@ ASSEMBLY = ("mockflow.app", "mockflow.routing", "mockflow.server", "mockflow.cli
             "mockflow.disconnect")
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "mockflow.wire": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", *ASSEMBLY, *WEB),
+    "mockflow.values": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", "mockflow.spec",
+                        "mockflow.fixtureset", *ASSEMBLY, *WEB),
     "mockflow.cachefiles": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline",
                             "mockflow.spec", "mockflow.fixtureset", *ASSEMBLY, *WEB),
     "mockflow.rendering": ("mockflow.store", "mockflow.api", "mockflow.control", "mockflow.pipeline", "mockflow.spec",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +13,10 @@ from mockflow.settings import Settings
 from mockflow.spec import Operation
 from mockflow.store import Store
 from mockflow.store.state import State
+from mockflow.values import value_class
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Call:
     op: Operation
     path: dict[str, Any]  # typed path parameters
@@ -37,7 +38,7 @@ class Call:
         return self.headers.get("accept")
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Reply:
     """A non-default answer: another status, no body, or text instead of JSON."""
 

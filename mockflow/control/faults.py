@@ -14,7 +14,7 @@ import fnmatch
 import functools
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from random import Random
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 
 from mockflow.auth import parse_basic
 from mockflow.problems import DOCS_URL
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 
@@ -36,7 +37,7 @@ _PROBLEMS: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Match:
     operation_id: str | None = None
     method: str | None = None
@@ -66,7 +67,7 @@ class Match:
         return wire
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Effect:
     status: int | None = None
     title: str | None = None
@@ -103,7 +104,7 @@ class Effect:
         return wire
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Rule:
     id: str
     match: Match
@@ -156,7 +157,7 @@ class FaultedRequest:
             return None
 
 
-@dataclass
+@value_class
 class Faults:
     rules: list[Rule] = field(default_factory=list)
     _last_id: int = 0

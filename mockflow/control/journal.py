@@ -10,10 +10,11 @@ import fnmatch
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
+from mockflow.values import value_class
 from mockflow.wire import iso, parse_datetime
 
 DEFAULT_LIMIT = 10_000
@@ -21,7 +22,7 @@ REDACTED = "<redacted>"
 SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-mockflow-token"})
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Entry:
     """One request and its answer. Headers and body are kept as they came and redacted or decoded
     only when read: most entries are never read, and the journal is on every request's path."""
@@ -66,7 +67,7 @@ class Entry:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Filter:
     operation_id: str | None = None
     method: str | None = None
@@ -94,7 +95,7 @@ class Filter:
         return cls(**chosen)
 
 
-@dataclass
+@value_class
 class Journal:
     limit: int = DEFAULT_LIMIT
     entries: deque[Entry] = field(default_factory=deque)

@@ -10,19 +10,20 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from mockflow.control.faults import Faults
 from mockflow.control.journal import Journal
 from mockflow.problems import BadRequest
 from mockflow.store import Store
+from mockflow.values import value_class
 
 HEADER = "x-mockflow-namespace"
 DEFAULT = "default"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
-@dataclass
+@value_class
 class Namespace:
     name: str
     store: Store

@@ -8,16 +8,16 @@ objects) live in one place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from mockflow.values import value_class
 from mockflow.wire import iso
 
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Operator:
     class_name: str
     module_path: str
@@ -71,7 +71,7 @@ def param(value: Any, description: str | None = None, schema: JSON | None = None
             "schema": schema or {}}
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class TaskSpec:
     """What a fixture author decides about a task; `task_wire` fills in the rest."""
 
@@ -223,7 +223,7 @@ def run_id_for(run_type: str, logical_date: datetime) -> str:
     return f"{run_type}__{iso(logical_date)}"
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Attempt:
     """How a task instance went: its state, tries so far, and when it ran."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from urllib.parse import quote
 import httpx
 
 from mockflow.fixtureset.export import write
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 Progress = Callable[[str], None]
@@ -33,7 +33,7 @@ class CaptureError(Exception):
     """The server cannot be read: unreachable, credentials refused, or an unexpected answer."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class CaptureOptions:
     url: str
     user: str

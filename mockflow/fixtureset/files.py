@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockflow.limits import FIXTURE_DEPTH_NAME, FIXTURE_MAX_JSON_DEPTH, depth_message, too_deep
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     import yaml
@@ -35,7 +35,7 @@ def _yaml_base() -> type[yaml.SafeLoader]:
 
 # --- problems ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Problem:
     file: str
     where: str  # key path inside the file (and line, for YAML); "" for the whole file

@@ -8,13 +8,14 @@ located: they are large, and `load.py` reads them one at a time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from mockflow.fixtureset.files import SUFFIXES, FixtureError, KeyPath, Problem, problem, read_file
 from mockflow.fixtureset.loaders import LOAD_ORDER, LOADERS
 from mockflow.fixtureset.schemas import LIST_KINDS, OBJECT_KINDS, schema_problems
+from mockflow.values import value_class
 
 
 def _key_of(stem: str) -> Callable[[Any], Any]:
@@ -46,14 +47,14 @@ def files_of(directory: Path) -> dict[str, list[Path]]:
 
 # --- layering -----------------------------------------------------------------------------------
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Item:
     data: Any
     file: Path
     path: KeyPath
 
 
-@dataclass
+@value_class
 class Layered:
     """The objects that won across the layered sets, each remembering where it came from."""
 

@@ -8,10 +8,11 @@ plain wire data, so they are defensive about types: the schema check reports wro
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from mockflow.store.builtins import DEFAULT_ACTIONS, DEFAULT_POOL, DEFAULT_ROLES
+from mockflow.values import value_class
 from mockflow.wire import parse_datetime
 
 JSON = dict[str, Any]
@@ -19,7 +20,7 @@ KeyPath = tuple[str | int, ...]
 Found = tuple[KeyPath, str]  # (where inside the object, what is wrong)
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class DagRefs:
     """What other files may point at inside one DAG file."""
 
@@ -27,7 +28,7 @@ class DagRefs:
     run_ids: set[str] = field(default_factory=set)
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Known:
     """Names that exist in the (layered) set, for checking references against."""
 

@@ -7,9 +7,10 @@ clear, a fixture) is noticed when it first looks, and counts from its next sched
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
+
+from mockflow.values import value_class
 
 K = TypeVar("K")
 
@@ -17,7 +18,7 @@ SCHEDULER_DELAY = timedelta(seconds=1)  # one scheduler loop
 EXECUTOR_DELAY = timedelta(seconds=1)  # from queued to a worker running the try
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Mark:
     state: str | None
     try_number: int

@@ -5,10 +5,10 @@ task instances, whether it runs now, waits, or is skipped or marked `upstream_fa
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Literal
 
 from mockflow.store.states import FAILED, REMOVED, SKIPPED, SUCCESS, TI_FINISHED, UPSTREAM_FAILED
+from mockflow.values import value_class
 
 Decision = Literal["run", "wait", "skipped", "upstream_failed"]
 TRIGGER_RULES = ("all_success", "all_failed", "all_done", "one_success", "one_failed", "one_done",
@@ -16,7 +16,7 @@ TRIGGER_RULES = ("all_success", "all_failed", "all_done", "one_success", "one_fa
                  "none_failed_or_skipped")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Upstream:
     """The counts `TriggerRuleDep` works from."""
 

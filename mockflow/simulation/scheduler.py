@@ -10,7 +10,6 @@ and last the runs' own state. Every write is a whole move: the store is never le
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +40,7 @@ from mockflow.store.states import (
     UP_FOR_RETRY,
 )
 from mockflow.store.timetables import RunInfo
+from mockflow.values import value_class
 
 DEFAULT_RETRY_DELAY = timedelta(seconds=300)  # Airflow's `default_task_retry_delay`
 REWAKE_DELAY = timedelta(seconds=5)  # a deferred or rescheduled try is back after this
@@ -51,7 +51,7 @@ END, DECIDE, RETRY, QUEUE, START, FINISH_RUN, START_RUN, CREATE_RUN = range(8)
 _ORDER = (CREATE_RUN, START_RUN, END, DECIDE, RETRY, QUEUE, START, FINISH_RUN)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Work:
     due: datetime
     kind: int

@@ -6,10 +6,11 @@ the control API (for a DAG, a task, or one run's task); the most specific one wi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from mockflow.store.records import Dag, Task
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 
@@ -30,7 +31,7 @@ SCRIPT_PROPERTIES: JSON = {
 SCRIPT_KEYS = frozenset(SCRIPT_PROPERTIES)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Script:
     """One try's script, resolved: every key has its value."""
 
@@ -56,7 +57,7 @@ def script_part(mock: Mapping[str, Any]) -> JSON:
     return {key: value for key, value in mock.items() if key in SCRIPT_KEYS}
 
 
-@dataclass
+@value_class
 class ScriptBook:
     """Scripts set at run time: per DAG, per (DAG, task) and per (DAG, run, task)."""
 

@@ -20,12 +20,13 @@ import json
 import pickle
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mockflow.cachefiles import write_whole
 from mockflow.spec.patches import apply_patches
+from mockflow.values import value_class
 
 if TYPE_CHECKING:
     import yaml
@@ -36,7 +37,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 JSON = dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Parameter:
     name: str
     location: str  # "query" | "path" | "header"
@@ -50,7 +51,7 @@ class Parameter:
         return self.schema.get("type") == "array"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Operation:
     operation_id: str
     method: str  # upper case
@@ -79,7 +80,7 @@ class Operation:
 
 
 # Compared by identity: one Spec per source and process, so it can key caches of compiled validators.
-@dataclass(frozen=True, slots=True, eq=False)
+@value_class(frozen=True, slots=True, eq=False)
 class Spec:
     raw: JSON  # the patched spec document (refs intact), for openapi-core
     operations: dict[str, Operation]
@@ -87,7 +88,7 @@ class Spec:
     prefix: str  # the URL prefix of every path: the first `servers` entry (`/api/v1`)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class SpecSource:
     """Where a spec document lives (a package data file) and the corrections it needs in memory."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import operator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from typing import Any
+
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 
@@ -29,7 +31,7 @@ class ReadOnlyJSON(dict[str, Any]):
 NO_RENDERED_FIELDS = ReadOnlyJSON()
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Pool:
     name: str
     slots: int
@@ -37,7 +39,7 @@ class Pool:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Variable:
     key: str
     value: str
@@ -45,7 +47,7 @@ class Variable:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Connection:
     connection_id: str
     conn_type: str
@@ -59,7 +61,7 @@ class Connection:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class User:
     username: str
     email: str
@@ -76,7 +78,7 @@ class User:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Role:
     name: str
     # (action, resource) pairs, in the order they were granted
@@ -84,7 +86,7 @@ class Role:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class EventLog:
     event_log_id: int
     when: datetime
@@ -96,7 +98,7 @@ class EventLog:
     extra: str | None = None
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class ImportErrorRecord:
     import_error_id: int
     filename: str
@@ -104,7 +106,7 @@ class ImportErrorRecord:
     timestamp: datetime
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class DagWarning:
     dag_id: str
     warning_type: str
@@ -112,7 +114,7 @@ class DagWarning:
     timestamp: datetime
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Task:
     """A task as `GET /dags/{dag_id}/tasks` returns it; `wire` keeps the fields mockflow only echoes."""
 
@@ -135,7 +137,7 @@ class Task:
     wire: JSON = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Dag:
     dag_id: str
     fileloc: str
@@ -165,7 +167,7 @@ class Dag:
     wire: JSON = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class DagRun:
     dag_id: str
     dag_run_id: str
@@ -183,7 +185,7 @@ class DagRun:
     id: int = 0
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class TaskInstance:
     dag_id: str
     dag_run_id: str
@@ -214,7 +216,7 @@ class TaskInstance:
     execution_date: datetime | None = None
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class XCom:
     dag_id: str
     dag_run_id: str
@@ -225,7 +227,7 @@ class XCom:
     map_index: int = -1
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class LogChunk:
     """The log text of one try of one task instance."""
 
@@ -237,7 +239,7 @@ class LogChunk:
     content: str
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class DatasetReference:
     """When a DAG started consuming, or a task producing, a dataset (the reference rows' timestamps)."""
 
@@ -245,7 +247,7 @@ class DatasetReference:
     updated_at: datetime
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class Dataset:
     id: int
     uri: str
@@ -258,7 +260,7 @@ class Dataset:
     producing_tasks: dict[tuple[str, str], DatasetReference] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class DatasetEvent:
     id: int
     dataset_id: int

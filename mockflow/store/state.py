@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from mockflow.store.changes import Changes
@@ -26,12 +26,13 @@ from mockflow.store.records import (
     XCom,
 )
 from mockflow.store.tables import RunKey, RunTable, TaskInstanceKey, TaskInstanceTable
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 __all__ = ["JSON", "RunKey", "State", "TaskInstanceKey"]
 
 
-@dataclass
+@value_class
 class State:
     """Dicts keep insertion order, which is the order Airflow's `id` columns give."""
 

@@ -4,7 +4,6 @@ and the PATCH of one task instance (selection and effects; the API loads the for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from mockflow.store.errors import NotFoundError
@@ -14,10 +13,11 @@ from mockflow.store.states import TI_FAILED
 from mockflow.store.task_instances import relatives
 from mockflow.store.ti_changes import clear_task_instances, mark, run_tis, sorted_for_clear
 from mockflow.store.timetables import kind, on_schedule
+from mockflow.values import value_class
 
 # --- clearTaskInstances -----------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class ClearRequest:
     """What clearTaskInstances asks for, loaded and checked by the API (defaults as Airflow's)."""
 
@@ -97,7 +97,7 @@ def _clear_task_ids(dag: Dag, form: ClearRequest) -> set[str] | None:
 
 # --- updateTaskInstancesState and PATCH of one task instance ---------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class SetStateRequest:
     """What updateTaskInstancesState asks for, loaded and checked by the API."""
 

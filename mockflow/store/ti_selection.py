@@ -7,13 +7,13 @@ from __future__ import annotations
 import heapq
 import operator
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any
 
 from mockflow.store.records import DagRun, TaskInstance
 from mockflow.store.state import State
 from mockflow.store.tables import TI_RANGES, TaskInstanceTable
+from mockflow.values import value_class
 from mockflow.wire import parse_datetime
 
 Predicate = Callable[[TaskInstance], bool]
@@ -157,7 +157,7 @@ class PoolOrder:
 # from the one with the fewest rows and tests the other filters on those only; when that one is
 # the only filter, its count is the total and the page is read straight off the index.
 
-@dataclass
+@value_class
 class _Source:
     """The rows one indexed filter allows: how many, and how to read them."""
 

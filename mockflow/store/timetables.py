@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import functools
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import timezone as fixed_zone
 from typing import Any
@@ -23,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter
 from dateutil.relativedelta import relativedelta
+
+from mockflow.values import value_class
 
 # Airflow's `cron_presets` (croniter knows a few more `@` words; Airflow passes them through).
 PRESETS = {
@@ -41,13 +42,13 @@ class CronError(ValueError):
     """An expression mockflow cannot evaluate."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class DataInterval:
     start: datetime
     end: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class RunInfo:
     """`DagRunInfo`: the next scheduled run's logical date and interval, and when it may be created."""
 
@@ -56,7 +57,7 @@ class RunInfo:
     run_after: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Restriction:
     """`TimeRestriction`: the DAG's (and its tasks') start and end dates, and catchup."""
 
@@ -99,7 +100,7 @@ def _utc(when: datetime) -> datetime:
 
 # --- cron ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Cron:
     """A cron expression in a time zone; every answer is an aware UTC datetime."""
 

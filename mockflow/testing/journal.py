@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 SHOWN = 20  # calls listed in a failure message before "... and N more"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class Call:
     """One journaled request to the Airflow API and mockflow's answer (the control API's wire entry)."""
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from faker import Faker
+
+from mockflow.values import value_class
 
 JSON = dict[str, Any]
 END = datetime(2024, 6, 1, tzinfo=UTC)  # the newest logical date; a fixed point keeps output stable
@@ -34,7 +36,7 @@ RECENT_RUNS = 5  # runs per DAG that keep XComs and logs (older ones were cleane
 RUNNING_STATES = ("running", "queued", "scheduled", "up_for_retry", "up_for_reschedule", "deferred")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class(frozen=True, slots=True)
 class GeneratorSettings:
     dags: int = 100
     runs_per_dag: int = 10
@@ -49,7 +51,7 @@ class GeneratorSettings:
             raise ValueError(f"unknown format {self.fmt!r}")
 
 
-@dataclass(slots=True)
+@value_class(slots=True)
 class PlannedDag:
     index: int
     dag_id: str
