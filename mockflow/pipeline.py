@@ -86,7 +86,7 @@ class RequestHeaders(Mapping[str, str]):
         return isinstance(name, str) and name.lower() in self._values()
 
     def __iter__(self) -> Iterator[str]:
-        return iter([name for name, _ in self.items()])
+        return (name.decode("latin-1") for name, _ in self.raw)  # every name as sent, repeats too
 
     def __len__(self) -> int:
         return len(self.raw)
